@@ -1,0 +1,53 @@
+// `npm run db-stats`: what the database saw during a load test (for example while `npm run load` hammers
+// it over HTTP): pg_stat_statements for the reservation functions, lock waits sampled from
+// pg_stat_activity, and table activity. `--reset` clears pg_stat_statements before a scenario.
+import { writeFile } from "node:fs/promises";
+import pg from "pg";
+import { intFlag, parseFlags, runMain } from "../lab/cli-kit.ts";
+import { openLabDatabase } from "../lab/lab-database.ts";
+import { startLockSampler } from "../lab/lock-sampler.ts";
+import { formatLockWaits, formatStatements, formatTableStats } from "../lab/race-report.ts";
+import { readStatStatements, resetStatStatements } from "../lab/stat-statements.ts";
+import { readTableStats } from "../lab/table-stats.ts";
+
+const USAGE = `usage: npm run db-stats -- [--seconds 5] [--reset] [--json FILE]
+  --seconds N  sample lock waits for N seconds (0..3600) before reading the statistics
+  --reset      reset pg_stat_statements (run it before a scenario) and exit
+Reads DATABASE_URL, or a fresh embedded PostgreSQL when it is unset.`;
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2), {
+    seconds: { type: "string" },
+    reset: { type: "boolean" },
+    json: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, USAGE);
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const seconds = intFlag("seconds", flags.seconds, 5, 0, 3600);
+  const db = await openLabDatabase();
+  const client = new pg.Client({ connectionString: db.url, application_name: "liventix-db-stats" });
+  try {
+    await client.connect();
+    if (flags.reset) {
+      const note = await resetStatStatements(client);
+      console.log(note ?? "pg_stat_statements reset");
+      return note ? 1 : 0;
+    }
+    const sampler = await startLockSampler(db.url);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const lockWaits = await sampler.stop();
+    const statements = await readStatStatements(client);
+    const tables = await readTableStats(client);
+    console.log([formatStatements(statements), formatLockWaits(lockWaits), formatTableStats(tables, "table totals since stats reset")].join("\n\n"));
+    if (flags.json) await writeFile(flags.json, `${JSON.stringify({ statements, lockWaits, tables }, null, 2)}\n`);
+    return 0;
+  } finally {
+    await client.end().catch(() => undefined);
+    await db.stop();
+  }
+}
+
+runMain(main);

@@ -1,0 +1,55 @@
+// `npm run race`: Level 2 of the suite. Runs pgbench against an isolated contention event (on
+// DATABASE_URL or a private embedded PostgreSQL) and prints the guide's verdict table; exit 0 only when
+// every verdict passes. With --fault it first plants a known bug, to prove the lab catches it.
+import { writeFile } from "node:fs/promises";
+import { FAULT_NAMES, applyFault, findFault } from "../faults/catalog.ts";
+import { runMain, UsageError } from "../lab/cli-kit.ts";
+import { openLabDatabase, requireFunctions } from "../lab/lab-database.ts";
+import { findPgbench } from "../lab/pgbench-run.ts";
+import { runRaceLab } from "../lab/race-lab.ts";
+import { parseRaceOptions, RACE_USAGE } from "../lab/race-options.ts";
+import { formatRaceReport } from "../lab/race-report.ts";
+
+const REQUIRED = ["load_test_setup", "load_test_invariants", "load_test_capacity", "try_reserve", "checkout_holds", "complete_payment"];
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  let options = parseRaceOptions(argv);
+  if (options.help) {
+    console.log(`${RACE_USAGE}\nfaults: ${FAULT_NAMES.join(", ")}`);
+    return 0;
+  }
+  if (options.fault !== null) {
+    const fault = findFault(options.fault);
+    if (!fault) throw new UsageError(`--fault must be one of ${FAULT_NAMES.join(", ")}, got "${options.fault}"`);
+    // The fault's workload is what exposes it; flags given explicitly still win.
+    options = parseRaceOptions(argv, fault.workload);
+    if (process.env.DATABASE_URL && !options.scratchConfirmed) {
+      throw new UsageError(
+        "--fault rewrites functions and drops constraints in the database it runs on; DATABASE_URL is set, so " +
+          "add --i-know-this-is-scratch if that database is disposable, or unset DATABASE_URL to use a private embedded one",
+      );
+    }
+  }
+  findPgbench();
+
+  const db = await openLabDatabase();
+  try {
+    await requireFunctions(db.url, REQUIRED);
+    if (options.fault !== null) {
+      await applyFault(db.url, options.fault);
+      console.error(`planted fault "${options.fault}" (see faults/${findFault(options.fault)!.file})`);
+    }
+    const result = await runRaceLab({ databaseUrl: db.url, workload: options.workload, fault: options.fault });
+    console.log(formatRaceReport(result));
+    if (options.jsonFile) {
+      await writeFile(options.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
+      console.error(`wrote ${options.jsonFile}`);
+    }
+    return result.passed ? 0 : 1;
+  } finally {
+    await db.stop();
+  }
+}
+
+runMain(main);

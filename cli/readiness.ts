@@ -1,0 +1,56 @@
+// `npm run readiness`: the guide's production-readiness audit of DATABASE_URL (or of a fresh embedded
+// target, to see what "ready" looks like). Prints ✅/⚠️/❌ with the fixing SQL; exit 1 when anything
+// required is missing.
+import { writeFile } from "node:fs/promises";
+import pg from "pg";
+import { parseFlags, runMain } from "../lab/cli-kit.ts";
+import { openLabDatabase } from "../lab/lab-database.ts";
+import { auditReadiness, readinessPassed, type ReadinessItem } from "../lab/readiness.ts";
+import { renderTable } from "../lab/table.ts";
+
+const USAGE = `usage: npm run readiness -- [--cleanup-by-app] [--json FILE]
+  --cleanup-by-app  cleanup_expired_holds() runs outside the database (a worker, the embedded target's timer):
+                    a missing pg_cron job is a warning instead of a failure
+Audits DATABASE_URL, or a fresh embedded PostgreSQL when it is unset (whose cleanup runs on the target's timer).`;
+
+const ICON = { pass: "✅", warn: "⚠️", fail: "❌" } as const;
+
+export function formatReadiness(items: ReadinessItem[]): string {
+  const table = renderTable(
+    ["", "check", "observed", "fix"],
+    items.map((i) => [ICON[i.status], i.name, i.observed.length > 90 ? `${i.observed.slice(0, 87)}...` : i.observed, i.fix]),
+  );
+  const failed = items.filter((i) => i.status === "fail");
+  return `${table}\n\n${failed.length ? `❌ NOT READY: ${failed.map((i) => i.name).join(", ")}` : "✅ READY: every required item is in place"}`;
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2), {
+    "cleanup-by-app": { type: "boolean" },
+    json: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, USAGE);
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const db = await openLabDatabase();
+  try {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    let items: ReadinessItem[];
+    try {
+      // The embedded target expires holds on its own timer, so pg_cron is not expected there.
+      items = await auditReadiness(client, { cleanupByApp: (flags["cleanup-by-app"] ?? false) || !db.external });
+    } finally {
+      await client.end();
+    }
+    console.log(formatReadiness(items));
+    if (flags.json) await writeFile(flags.json, `${JSON.stringify({ ready: readinessPassed(items), items }, null, 2)}\n`);
+    return readinessPassed(items) ? 0 : 1;
+  } finally {
+    await db.stop();
+  }
+}
+
+runMain(main);

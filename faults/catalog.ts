@@ -1,0 +1,151 @@
+// The catalog of planted bugs: broken variants of the reservation system, each a SQL file that swaps one
+// piece of the reference implementation in a scratch database. It says which check must catch each one
+// and the workload that exposes it, so the race lab (and the k6 harness, for the HTTP-reachable ones)
+// can prove the suite finds real race conditions rather than passing everything.
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import type { InvariantName } from "../lib/invariants.ts";
+import type { LabCheckName } from "../lab/verdicts.ts";
+import { DEFAULT_WORKLOAD, type Workload } from "../lab/race-options.ts";
+
+export const FAULTS_DIR = fileURLToPath(new URL("./", import.meta.url));
+
+export interface Fault {
+  name: string;
+  /** SQL file in faults/, applied in one transaction. */
+  file: string;
+  summary: string;
+  /** The piece of the reference implementation it swaps. */
+  replaces: string;
+  /** Another fault applied first (this one only removes a safety net). */
+  buildsOn?: string;
+  /** Checks that fail when the fault is present: invariant names or race-lab verdict names. */
+  caughtBy: (InvariantName | LabCheckName)[];
+  /** Reachable through the HTTP API (the k6 suite can expose it), not only by calling SQL directly. */
+  httpReachable: boolean;
+  /** The race-lab run that exposes it within a few seconds. */
+  workload: Workload;
+}
+
+// Short runs that still leave the broken piece no place to hide: fewer clients than the guide's 50 keep
+// 2-core machines responsive, the pg_sleep inside each broken function widens its race window.
+const short = (w: Partial<Workload>): Workload => ({ ...DEFAULT_WORKLOAD, clients: 20, threads: 2, durationSeconds: 3, ...w });
+
+export const FAULTS: readonly Fault[] = [
+  {
+    name: "check_then_act",
+    file: "check_then_act.sql",
+    summary: "reserve reads availability, then writes an unguarded increment (no lock, no guard) under READ COMMITTED",
+    replaces: "try_reserve(uuid, integer, text, uuid)",
+    caughtBy: ["no_aborted_clients"],
+    httpReachable: true,
+    workload: short({ script: "reserve" }),
+  },
+  {
+    name: "constraints_dropped",
+    file: "constraints_dropped.sql",
+    summary: "the three CHECK constraints on ticket_tiers are gone, so check_then_act's oversell commits",
+    replaces: "CHECK check_no_negative_availability, check_reserved_lte_total, check_sold_lte_total",
+    buildsOn: "check_then_act",
+    caughtBy: ["reservations_within_inventory", "no_negative_availability", "reserved_lte_total"],
+    httpReachable: true,
+    workload: short({ script: "reserve" }),
+  },
+  {
+    name: "lost_update",
+    file: "lost_update.sql",
+    summary: "reserve writes an absolute count from a stale read (reserved = what I read + n): increments get lost",
+    replaces: "try_reserve(uuid, integer, text, uuid)",
+    caughtBy: ["active_holds_match_reserved", "reservations_within_inventory"],
+    httpReachable: true,
+    workload: short({ script: "reserve" }),
+  },
+  {
+    name: "double_payment",
+    file: "double_payment.sql",
+    summary: "payment completion reads the order without a lock: a concurrent redelivery marks the paid order payment_failed",
+    replaces: "complete_payment(uuid, text)",
+    caughtBy: ["paid_orders_fully_ticketed"],
+    httpReachable: true,
+    workload: short({ script: "mix" }),
+  },
+  {
+    name: "double_checkout",
+    file: "double_checkout.sql",
+    summary: "checkout reads the holds without a lock: two tabs create two orders for one hold, one of them empty",
+    replaces: "checkout_holds(uuid[], text)",
+    caughtBy: ["no_double_checkout"],
+    httpReachable: true,
+    workload: short({ script: "mix" }),
+  },
+  {
+    name: "expiry_keeps_inventory",
+    file: "expiry_keeps_inventory.sql",
+    summary: "the cleanup job expires holds but never gives their seats back",
+    replaces: "cleanup_expired_holds()",
+    caughtBy: ["active_holds_match_reserved"],
+    httpReachable: true,
+    workload: short({ script: "mix", holdSeconds: 1 }),
+  },
+  {
+    name: "qr_repeats",
+    file: "qr_repeats.sql",
+    summary: "ticket QR codes come from a tiny space and repeat",
+    replaces: "new_qr_code()",
+    caughtBy: ["no_aborted_clients"],
+    httpReachable: true,
+    workload: short({ script: "mix" }),
+  },
+  {
+    name: "write_skew_event_cap",
+    file: "write_skew_event_cap.sql",
+    summary: "two tiers share an event cap; reserve counts the event without locking it: write skew exceeds the cap",
+    replaces: "try_reserve(uuid, integer, text, uuid)",
+    caughtBy: ["event_capacity_respected", "reservations_within_inventory"],
+    httpReachable: true,
+    // READ COMMITTED, where the reference's event lock holds; under REPEATABLE READ the reference itself
+    // exceeds the cap (its count reads the snapshot taken before the lock; see docs/race-lab.md).
+    workload: short({ script: "reserve", tiers: 4, tickets: 10, capacity: 10 }),
+  },
+  {
+    name: "duplicate_holds",
+    file: "duplicate_holds.sql",
+    summary: "the one-hold-per-session unique index is replaced by an unlocked existence check: double-clicks take two holds",
+    replaces: "uniq_active_hold_session_tier + try_reserve(uuid, integer, text, uuid)",
+    caughtBy: ["one_active_hold_per_session"],
+    httpReachable: true,
+    workload: short({ script: "reserve", tickets: 1000, sessions: 5 }),
+  },
+];
+
+export const FAULT_NAMES = FAULTS.map((f) => f.name);
+
+export function findFault(name: string): Fault | undefined {
+  return FAULTS.find((f) => f.name === name);
+}
+
+/** The SQL files a fault needs, base first. */
+export function faultFiles(fault: Fault): string[] {
+  const base = fault.buildsOn ? findFault(fault.buildsOn) : undefined;
+  return [...(base ? faultFiles(base) : []), fault.file];
+}
+
+/** Plants one fault in the database at databaseUrl. Only ever call this on a scratch database. */
+export async function applyFault(databaseUrl: string, name: string): Promise<Fault> {
+  const fault = findFault(name);
+  if (!fault) throw new Error(`unknown fault "${name}"; known faults: ${FAULT_NAMES.join(", ")}`);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query("BEGIN");
+    for (const file of faultFiles(fault)) await client.query(await readFile(`${FAULTS_DIR}${file}`, "utf8"));
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    await client.end();
+  }
+  return fault;
+}

@@ -1,0 +1,50 @@
+// The database a race-lab command works on: DATABASE_URL as it is (never migrated or altered behind the
+// user's back), or a private embedded PostgreSQL on a free port, migrated, fast, and removed afterwards
+// even when the user presses Ctrl-C.
+import pg from "pg";
+import { openDatabase, type Database } from "../target/database.ts";
+import { ToolError } from "./cli-kit.ts";
+
+export async function openLabDatabase(): Promise<Database> {
+  const external = process.env.DATABASE_URL;
+  if (external) return openDatabase({ databaseUrl: external, migrate: false });
+  console.error("DATABASE_URL is not set: starting a private embedded PostgreSQL (removed when done) ...");
+  const db = await openDatabase({ port: 0, fast: true });
+  const onSignal = (signal: NodeJS.Signals) => {
+    void db.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    ...db,
+    async stop() {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      await db.stop();
+    },
+  };
+}
+
+/** Fails with the fix when the database lacks the functions a command calls. */
+export async function requireFunctions(databaseUrl: string, names: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new ToolError(`cannot connect to the database: ${(err as Error).message}`);
+  }
+  try {
+    const r = await client.query<{ proname: string }>(
+      "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname = ANY ($1)",
+      [names],
+    );
+    const missing = names.filter((n) => !r.rows.some((row) => row.proname === n));
+    if (missing.length) {
+      throw new ToolError(
+        `the database lacks ${missing.join(", ")}: apply supabase/migrations first (supabase db push, or psql -f each file in order)`,
+      );
+    }
+  } finally {
+    await client.end();
+  }
+}

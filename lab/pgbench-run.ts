@@ -1,0 +1,107 @@
+// Runs the PostgreSQL client's pgbench against one database: finds the binary (with an install hint when
+// it is missing), streams its per-second progress to the terminal while it runs, and parses its report.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ToolError } from "./cli-kit.ts";
+import { toolConnection } from "./connection.ts";
+import { parsePgbenchReport, type PgbenchReport } from "./pgbench-report.ts";
+import type { Isolation, ScriptName } from "./race-options.ts";
+
+export const PGBENCH_DIR = fileURLToPath(new URL("../pgbench/", import.meta.url));
+const INSTALL_HINT = "install the PostgreSQL 15+ client tools: apt-get install -y postgresql-client (macOS: brew install libpq)";
+/** Exit code for "a tool this command needs is missing", distinct from a failed verdict (1) and bad flags (2). */
+export const EXIT_MISSING_TOOL = 3;
+
+/** PGBENCH=/path/to/pgbench picks the binary (and only that one); otherwise the usual places, then PATH. */
+export function findPgbench(): string {
+  const override = process.env.PGBENCH;
+  const found = override
+    ? existsSync(override) ? override : undefined
+    : (["/usr/bin/pgbench", "/usr/local/bin/pgbench", "/opt/homebrew/opt/libpq/bin/pgbench"].find((c) => existsSync(c)) ??
+      fromPath("pgbench"));
+  if (!found) throw new ToolError(`pgbench was not found${override ? ` at PGBENCH=${override}` : ""}; ${INSTALL_HINT}`, EXIT_MISSING_TOOL);
+  const version = spawnSync(found, ["--version"], { encoding: "utf8" }).stdout ?? "";
+  const major = Number(/(\d+)\./.exec(version)?.[1] ?? 0);
+  if (major < 15) {
+    throw new ToolError(`${found} is pgbench ${major || "?"}; the race lab needs 15+ (--max-tries); ${INSTALL_HINT}`, EXIT_MISSING_TOOL);
+  }
+  return found;
+}
+
+function fromPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (dir && existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return undefined;
+}
+
+export interface PgbenchRun {
+  databaseUrl: string;
+  script: ScriptName;
+  isolation: Isolation;
+  clients: number;
+  threads: number;
+  durationSeconds: number;
+  maxTries: number;
+  /** -D name=value pairs; values are SQL literals as pgbench substitutes them textually. */
+  variables: Record<string, string>;
+  /** Where progress lines go while pgbench runs (the terminal by default). */
+  onProgress?: (line: string) => void;
+}
+
+export interface PgbenchResult {
+  exitCode: number;
+  report: PgbenchReport;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
+  const binary = findPgbench();
+  // Session default isolation reaches every transaction of every script, including the mix's steps.
+  const pgOptions = [process.env.PGOPTIONS, `-c default_transaction_isolation=${run.isolation.replace("_", "\\ ")}`]
+    .filter(Boolean)
+    .join(" ");
+  const conn = toolConnection(run.databaseUrl, { PGOPTIONS: pgOptions });
+  const args = [
+    "-n",
+    "-f", `${PGBENCH_DIR}${run.script}.sql`,
+    "-c", String(run.clients),
+    "-j", String(run.threads),
+    "-T", String(run.durationSeconds),
+    "-P", "1",
+    "-r",
+    `--max-tries=${run.maxTries}`,
+    "--failures-detailed",
+    ...Object.entries(run.variables).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
+    conn.url,
+  ];
+  const onProgress = run.onProgress ?? ((line: string) => process.stderr.write(`  pgbench ${line}\n`));
+  const child = spawn(binary, args, { env: conn.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  let pending = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) if (line.trim()) onProgress(line);
+  });
+  // -T bounds the run; this only guards against a server that stops answering altogether.
+  const guard = setTimeout(() => child.kill("SIGKILL"), (run.durationSeconds + 120) * 1000);
+  const exitCode = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve(code ?? 1));
+  }).finally(() => clearTimeout(guard));
+  if (pending.trim()) onProgress(pending);
+  const report = parsePgbenchReport(stdout, stderr);
+  if (report.processed === 0 && report.tps === null && !report.runAborted) {
+    // pgbench could not even start (connection refused, bad script): its own message says why.
+    const reason = stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join("; ");
+    throw new ToolError(`pgbench did not run (exit ${exitCode}): ${reason || "no output"}`);
+  }
+  return { exitCode, report, stdout, stderr };
+}

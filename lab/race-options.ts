@@ -1,0 +1,118 @@
+// What `npm run race` was asked to do, checked before anything starts: every flag has a range, and a
+// wrong one is named with its fix (exit 2). Defaults are the load-testing guide's pgbench defaults.
+import { availableParallelism } from "node:os";
+import { choiceFlag, intFlag, parseFlags, UsageError } from "./cli-kit.ts";
+
+export const SCRIPTS = ["reserve", "serializable", "mix"] as const;
+export const ISOLATIONS = ["read_committed", "repeatable_read", "serializable"] as const;
+export type ScriptName = (typeof SCRIPTS)[number];
+export type Isolation = (typeof ISOLATIONS)[number];
+
+/** The shape of one lab run; the fault catalog describes its workloads in the same terms. */
+export interface Workload {
+  script: ScriptName;
+  isolation: Isolation;
+  tickets: number;
+  tiers: number;
+  clients: number;
+  threads: number;
+  durationSeconds: number;
+  maxTries: number;
+  /** Event-wide cap across tiers (events.capacity); null: each tier only answers to itself. */
+  capacity: number | null;
+  holdSeconds: number;
+  /** Size of the shared session pool; 0 gives every transaction its own session. */
+  sessions: number;
+}
+
+export interface RaceOptions {
+  workload: Workload;
+  fault: string | null;
+  scratchConfirmed: boolean;
+  jsonFile: string | null;
+  help: boolean;
+}
+
+export const RACE_USAGE = `usage: npm run race -- [--clients 50] [--threads 10] [--duration 30] [--script reserve|serializable|mix]
+                       [--isolation read_committed|repeatable_read|serializable] [--tickets 10] [--tiers 1]
+                       [--capacity N] [--hold-seconds 600] [--sessions 0] [--max-tries 5]
+                       [--fault NAME [--i-know-this-is-scratch]] [--json FILE]
+Runs against DATABASE_URL, or a private embedded PostgreSQL when it is unset. See docs/race-lab.md.`;
+
+export const DEFAULT_WORKLOAD: Workload = {
+  script: "reserve",
+  isolation: "read_committed",
+  tickets: 10,
+  tiers: 1,
+  clients: 50,
+  threads: 10,
+  durationSeconds: 30,
+  maxTries: 5,
+  capacity: null,
+  holdSeconds: 600,
+  sessions: 0,
+};
+
+const FLAGS = {
+  clients: { type: "string" },
+  threads: { type: "string" },
+  duration: { type: "string" },
+  script: { type: "string" },
+  isolation: { type: "string" },
+  tickets: { type: "string" },
+  tiers: { type: "string" },
+  capacity: { type: "string" },
+  "hold-seconds": { type: "string" },
+  sessions: { type: "string" },
+  "max-tries": { type: "string" },
+  fault: { type: "string" },
+  "i-know-this-is-scratch": { type: "boolean" },
+  json: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** pgbench threads beyond the cores only add context switches; clients must cover every thread. */
+export function effectiveThreads(requested: number, clients: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(requested, cores, clients));
+}
+
+export function parseRaceOptions(argv: string[], base: Workload = DEFAULT_WORKLOAD): RaceOptions {
+  const v = parseFlags(argv, FLAGS, RACE_USAGE);
+  const explicitIsolation = v.isolation === undefined ? null : choiceFlag("isolation", v.isolation, ISOLATIONS, base.isolation);
+  // The guide's SERIALIZABLE script carries its own BEGIN ISOLATION LEVEL; asking for it by isolation
+  // alone picks that script.
+  const script = choiceFlag("script", v.script, SCRIPTS, explicitIsolation === "serializable" ? "serializable" : base.script);
+  if (script === "serializable" && explicitIsolation !== null && explicitIsolation !== "serializable") {
+    throw new UsageError(
+      `--script serializable always runs SERIALIZABLE; drop --isolation ${explicitIsolation} or use --script reserve`,
+    );
+  }
+  const isolation: Isolation = script === "serializable" ? "serializable" : (explicitIsolation ?? base.isolation);
+  const tickets = intFlag("tickets", v.tickets, base.tickets, 0, 10_000_000);
+  const tiers = intFlag("tiers", v.tiers, base.tiers, 1, 100);
+  const capacity = v.capacity === undefined ? base.capacity : intFlag("capacity", v.capacity, 0, 0, 1_000_000_000);
+  const clients = intFlag("clients", v.clients, base.clients, 1, 1000);
+  if (v["i-know-this-is-scratch"] && v.fault === undefined) {
+    throw new UsageError("--i-know-this-is-scratch only goes with --fault NAME");
+  }
+  if (v.json !== undefined && v.json.trim() === "") throw new UsageError("--json needs a file name, e.g. --json race.json");
+  return {
+    workload: {
+      script,
+      isolation,
+      tickets,
+      tiers,
+      clients,
+      threads: intFlag("threads", v.threads, base.threads, 1, 1000),
+      durationSeconds: intFlag("duration", v.duration, base.durationSeconds, 1, 3600),
+      maxTries: intFlag("max-tries", v["max-tries"], base.maxTries, 1, 100),
+      capacity,
+      holdSeconds: intFlag("hold-seconds", v["hold-seconds"], base.holdSeconds, 1, 86_400),
+      sessions: intFlag("sessions", v.sessions, base.sessions, 0, 1_000_000_000),
+    },
+    fault: v.fault ?? null,
+    scratchConfirmed: v["i-know-this-is-scratch"] ?? false,
+    jsonFile: v.json ?? null,
+    help: v.help ?? false,
+  };
+}

@@ -1,0 +1,218 @@
+// Reads the run's settings from the environment (k6 `__ENV`, or `process.env` on the Node side) and
+// validates them with zod v3, so that a bad value stops the run before the first request with ONE
+// message that lists every problem and how to fix it. With nothing set, the embedded target's public
+// defaults (lib/local-target.ts) apply. Pure module: no k6 import. zod's url() needs the URL global,
+// which k6 lacks, so URLs are checked with patterns.
+import { z } from "zod";
+import {
+  LOCAL_ANON_KEY,
+  LOCAL_SERVICE_ROLE_KEY,
+  LOCAL_SUPABASE_URL,
+  LOCAL_WEBHOOK_SECRET,
+} from "./local-target.ts";
+
+export interface LoadConfig {
+  supabaseUrl: string;
+  /** True when the URL points at this machine: local demo keys are accepted as defaults there. */
+  loopback: boolean;
+  anonKey: string;
+  serviceRoleKey: string | null;
+  eventId: string | null;
+  tierIds: string[];
+  databaseUrl: string | null;
+  webhookSecret: string;
+  payRatio: number;
+  thinkTime: number;
+  quantity: number;
+  loadScale: number;
+  maxRetries: number;
+  resultsDir: string | null;
+  tierCount: number | null;
+  ticketsPerTier: number | null;
+  holdSeconds: number | null;
+  abandonGraceSeconds: number;
+  cloudProjectId: number | null;
+  cloudLoadZones: string[];
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ConfigOptions {
+  /** The bundle reads invariants over SQL when DATABASE_URL is set (dist/sql flavour). */
+  sqlTeardown?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HTTP_URL = /^https?:\/\/[^\s/?#]+(?::\d+)?(?:\/[^\s?#]*)?$/i;
+const PG_URL = /^postgres(?:ql)?:\/\/\S+$/i;
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/** Host part of an http(s) URL, without port or credentials; "" when the text is not one. */
+export function urlHost(url: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)/i.exec(url);
+  return m ? m[1]!.toLowerCase() : "";
+}
+
+export function isLoopbackUrl(url: string): boolean {
+  return LOOPBACK_HOST.test(urlHost(url));
+}
+
+// `-e NAME=` arrives as "", which means "not set" to every user.
+const optionalText = z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? v.trim() : undefined), z.string().optional());
+
+function numberIn(min: number, max: number, opts: { int?: boolean; minExclusive?: boolean } = {}) {
+  return optionalText.pipe(
+    z
+      .string()
+      .optional()
+      .refine((v) => {
+        if (v === undefined) return true;
+        if (!/^-?\d+(?:\.\d+)?$/.test(v)) return false;
+        const n = Number(v);
+        if (opts.int && !Number.isInteger(n)) return false;
+        return (opts.minExclusive ? n > min : n >= min) && n <= max;
+      })
+      .transform((v) => (v === undefined ? undefined : Number(v))),
+  );
+}
+
+function matching(pattern: RegExp) {
+  return optionalText.pipe(z.string().regex(pattern).optional());
+}
+
+/** One entry per variable: its schema and the fix the message suggests when it fails. */
+const FIELDS = {
+  SUPABASE_URL: {
+    schema: matching(HTTP_URL),
+    fix: "must be the http(s) URL of your project, e.g. https://abcd.supabase.co (unset it to use the embedded target: npm run target)",
+  },
+  SUPABASE_ANON_KEY: { schema: optionalText, fix: "" },
+  SUPABASE_SERVICE_ROLE_KEY: { schema: optionalText, fix: "" },
+  EVENT_ID: { schema: matching(UUID), fix: "must be the uuid of an existing event; unset it to let setup() create a test event" },
+  TIER_ID: {
+    schema: optionalText.pipe(
+      z
+        .string()
+        .optional()
+        .refine((v) => v === undefined || v.split(",").every((t) => UUID.test(t.trim()))),
+    ),
+    fix: "must be a tier uuid, or several separated by commas, belonging to EVENT_ID",
+  },
+  DATABASE_URL: {
+    schema: matching(PG_URL),
+    fix: "must be a PostgreSQL connection string, e.g. postgresql://postgres:PASSWORD@db.abcd.supabase.co:5432/postgres",
+  },
+  WEBHOOK_SECRET: { schema: optionalText, fix: "" },
+  PAY_RATIO: { schema: numberIn(0, 1), fix: "must be a number from 0 to 1 (share of checkouts that pay; 0 skips the payment webhook), e.g. PAY_RATIO=0.7" },
+  THINK_TIME: { schema: numberIn(0, 60), fix: "must be seconds from 0 to 60 (pause between steps), e.g. THINK_TIME=1" },
+  QUANTITY: { schema: numberIn(1, 10, { int: true }), fix: "must be a whole number of tickets from 1 to 10, e.g. QUANTITY=1" },
+  LOAD_SCALE: { schema: numberIn(0, 100, { minExclusive: true }), fix: "must be a number above 0 (up to 100) that scales VUs and durations, e.g. LOAD_SCALE=0.1" },
+  MAX_RETRIES: { schema: numberIn(0, 20, { int: true }), fix: "must be a whole number from 0 to 20 (retries on 40001/503), e.g. MAX_RETRIES=5" },
+  RESULTS_DIR: { schema: optionalText, fix: "" },
+  TIER_COUNT: { schema: numberIn(1, 50, { int: true }), fix: "must be a whole number of tiers from 1 to 50 for the test event" },
+  TICKETS_PER_TIER: { schema: numberIn(1, 10_000_000, { int: true }), fix: "must be a whole number of tickets per tier from 1 to 10000000" },
+  HOLD_SECONDS: { schema: numberIn(1, 86_400, { int: true }), fix: "must be the hold lifetime in whole seconds from 1 to 86400" },
+  ABANDON_GRACE_SECONDS: {
+    schema: numberIn(0, 600, { int: true }),
+    fix: "must be whole seconds from 0 to 600 that teardown waits beyond the hold lifetime for expired holds to be released",
+  },
+  K6_CLOUD_PROJECT_ID: { schema: numberIn(1, Number.MAX_SAFE_INTEGER, { int: true }), fix: "must be the numeric k6 Cloud project id" },
+  K6_CLOUD_LOAD_ZONES: {
+    schema: optionalText.pipe(
+      z
+        .string()
+        .optional()
+        .refine((v) => v === undefined || v.split(",").every((zone) => /^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/i.test(zone.trim()))),
+    ),
+    fix: "must list k6 Cloud load zones separated by commas, e.g. amazon:us:ashburn,amazon:de:frankfurt",
+  },
+} as const;
+
+export type ConfigVariable = keyof typeof FIELDS;
+export const CONFIG_VARIABLES = Object.keys(FIELDS) as ConfigVariable[];
+
+type Values = { [K in ConfigVariable]: z.output<(typeof FIELDS)[K]["schema"]> };
+
+export type ConfigResult = { ok: true; config: LoadConfig } | { ok: false; problems: string[] };
+
+export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult {
+  const problems: string[] = [];
+  const values = {} as Record<ConfigVariable, unknown>;
+  for (const name of CONFIG_VARIABLES) {
+    const parsed = FIELDS[name].schema.safeParse(env[name]);
+    if (parsed.success) values[name] = parsed.data;
+    else problems.push(`${name}: ${FIELDS[name].fix}`);
+  }
+  const v = values as Values;
+  const given = (name: ConfigVariable) => typeof env[name] === "string" && env[name]!.trim() !== "";
+  const invalid = (name: ConfigVariable) => given(name) && v[name] === undefined;
+
+  const supabaseUrl = (v.SUPABASE_URL ?? LOCAL_SUPABASE_URL).replace(/\/+$/, "");
+  const loopback = isLoopbackUrl(supabaseUrl);
+  const anonKey = v.SUPABASE_ANON_KEY ?? (loopback ? LOCAL_ANON_KEY : undefined);
+  const serviceRoleKey = v.SUPABASE_SERVICE_ROLE_KEY ?? (loopback ? LOCAL_SERVICE_ROLE_KEY : null);
+  const tierIds = v.TIER_ID ? v.TIER_ID.split(",").map((t) => t.trim()) : [];
+
+  // Rules across variables, skipped where a variable they depend on was already reported as bad.
+  if (anonKey === undefined && !invalid("SUPABASE_URL")) {
+    problems.push("SUPABASE_ANON_KEY: is required for a remote SUPABASE_URL; copy it from Project Settings > API (anon public key)");
+  }
+  if (given("EVENT_ID") !== given("TIER_ID")) {
+    problems.push(
+      given("TIER_ID")
+        ? "EVENT_ID: is required when TIER_ID is set; give both, or neither to let setup() create a test event"
+        : "TIER_ID: is required when EVENT_ID is set; give both, or neither to let setup() create a test event",
+    );
+  }
+  const eventGiven = given("EVENT_ID") && given("TIER_ID");
+  const sqlInvariants = options.sqlTeardown === true && given("DATABASE_URL");
+  if (serviceRoleKey === null && !invalid("SUPABASE_URL") && !(eventGiven && sqlInvariants)) {
+    problems.push(
+      "SUPABASE_SERVICE_ROLE_KEY: is required for a remote SUPABASE_URL to create the test event (load_test_setup) and read invariants; " +
+        "copy it from Project Settings > API, or give EVENT_ID, TIER_ID and DATABASE_URL with a dist/sql bundle",
+    );
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  return {
+    ok: true,
+    config: {
+      supabaseUrl,
+      loopback,
+      anonKey: anonKey as string,
+      serviceRoleKey,
+      eventId: v.EVENT_ID ?? null,
+      tierIds,
+      databaseUrl: v.DATABASE_URL ?? null,
+      webhookSecret: v.WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET,
+      payRatio: v.PAY_RATIO ?? 0.7,
+      thinkTime: v.THINK_TIME ?? 1,
+      quantity: v.QUANTITY ?? 1,
+      loadScale: v.LOAD_SCALE ?? 1,
+      maxRetries: v.MAX_RETRIES ?? 5,
+      resultsDir: v.RESULTS_DIR ?? null,
+      tierCount: v.TIER_COUNT ?? null,
+      ticketsPerTier: v.TICKETS_PER_TIER ?? null,
+      holdSeconds: v.HOLD_SECONDS ?? null,
+      abandonGraceSeconds: v.ABANDON_GRACE_SECONDS ?? 90,
+      cloudProjectId: v.K6_CLOUD_PROJECT_ID ?? null,
+      cloudLoadZones: v.K6_CLOUD_LOAD_ZONES ? v.K6_CLOUD_LOAD_ZONES.split(",").map((z) => z.trim()) : [],
+    },
+  };
+}
+
+export function formatConfigProblems(problems: readonly string[]): string {
+  const noun = problems.length === 1 ? "problem" : "problems";
+  return (
+    `liventix-load: the configuration has ${problems.length} ${noun}; fix ${problems.length === 1 ? "it" : "them"} and run again:\n` +
+    problems.map((p) => `  - ${p}`).join("\n") +
+    "\n(see docs/k6.md for every variable)"
+  );
+}
+
+/** Parses or throws one Error listing every problem: what the k6 init stage calls. */
+export function loadConfig(env: Env, options: ConfigOptions = {}): LoadConfig {
+  const result = parseConfig(env, options);
+  if (!result.ok) throw new Error(formatConfigProblems(result.problems));
+  return result.config;
+}

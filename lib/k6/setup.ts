@@ -1,0 +1,77 @@
+// setup(): proves the target answers, then creates a fresh isolated event (load_test_setup, service role)
+// unless EVENT_ID/TIER_ID name one, and hands its ids and capacity to every VU. Any problem aborts the
+// run with a message that names the variable to fix.
+import exec from "k6/execution";
+import { BUNDLES, SCENARIOS, type BundleName } from "../bundles.ts";
+import type { LoadConfig } from "../config.ts";
+import { configSecrets, redactText } from "../redact.ts";
+import { bodyField, healthCheck, rpc } from "./api.ts";
+
+export interface SetupData {
+  eventId: string;
+  tierIds: string[];
+  totalTickets: number | null;
+  holdSeconds: number | null;
+  /** False when EVENT_ID/TIER_ID were given: the event belongs to the user. */
+  created: boolean;
+}
+
+export function abort(cfg: LoadConfig, message: string): never {
+  const text = redactText(`liventix-load: ${message}`, configSecrets(cfg));
+  exec.test.abort(text);
+  throw new Error(text); // unreachable under k6; keeps the type `never` honest elsewhere
+}
+
+export function checkHealth(cfg: LoadConfig): void {
+  const reply = healthCheck(cfg);
+  if (reply.status === 0) {
+    abort(
+      cfg,
+      `cannot reach SUPABASE_URL ${cfg.supabaseUrl} (${reply.error || "no answer"}). ` +
+        (cfg.loopback
+          ? "Start the embedded target first: npm run target (or use npm run load, which starts it for you)."
+          : "Check SUPABASE_URL and your network."),
+    );
+  }
+  // A Supabase project has no /health route (404): reaching it is enough. 5xx means the backend is down.
+  if (reply.status >= 500) abort(cfg, `SUPABASE_URL ${cfg.supabaseUrl} is up but unhealthy: /health answered HTTP ${reply.status} ${reply.text.slice(0, 200)}`);
+}
+
+function setupFailure(cfg: LoadConfig, status: number, text: string): string {
+  if (status === 401 || status === 403) {
+    return `load_test_setup was refused (HTTP ${status}): SUPABASE_SERVICE_ROLE_KEY must be this project's service_role key.`;
+  }
+  if (status === 404) {
+    return `load_test_setup does not exist on ${cfg.supabaseUrl} (HTTP 404): apply supabase/migrations (supabase db push), or give EVENT_ID and TIER_ID.`;
+  }
+  return `load_test_setup failed (HTTP ${status}): ${text.slice(0, 300)}`;
+}
+
+export function setupRun(cfg: LoadConfig, bundle: BundleName): SetupData {
+  checkHealth(cfg);
+  if (cfg.eventId !== null) {
+    return { eventId: cfg.eventId, tierIds: cfg.tierIds, totalTickets: null, holdSeconds: cfg.holdSeconds, created: false };
+  }
+  const shape = SCENARIOS[BUNDLES[bundle].scenario].event;
+  const reply = rpc(cfg, "load_test_setup", {
+    p_tier_count: cfg.tierCount ?? shape.tiers,
+    p_tickets_per_tier: cfg.ticketsPerTier ?? shape.ticketsPerTier,
+    p_hold_seconds: cfg.holdSeconds ?? shape.holdSeconds,
+    p_name: `k6 ${bundle}`,
+  });
+  if (reply.status !== 200) abort(cfg, setupFailure(cfg, reply.status, reply.text));
+  const eventId = bodyField(reply, "event_id");
+  const tierIds = bodyField(reply, "tier_ids");
+  if (typeof eventId !== "string" || !Array.isArray(tierIds) || tierIds.length === 0) {
+    abort(cfg, `load_test_setup answered an unexpected body: ${reply.text.slice(0, 300)}`);
+  }
+  const total = Number(bodyField(reply, "total_tickets"));
+  const hold = Number(bodyField(reply, "hold_seconds"));
+  return {
+    eventId: eventId as string,
+    tierIds: (tierIds as unknown[]).map(String),
+    totalTickets: Number.isFinite(total) ? total : null,
+    holdSeconds: Number.isFinite(hold) ? hold : null,
+    created: true,
+  };
+}

@@ -1,0 +1,40 @@
+// handleSummary(): the text summary on stdout and, when RESULTS_DIR names a folder (k6 cannot create
+// one: the run wrapper does), summary.json, junit.xml and report.html inside it. Every output passes
+// through redaction; nothing from the config is written except the redacted target URL.
+import { BUNDLES, teardownChecks, type BundleName } from "../bundles.ts";
+import type { LoadConfig } from "../config.ts";
+import { renderHtml } from "../html-report.ts";
+import { isObject } from "../json.ts";
+import { renderJunit } from "../junit.ts";
+import { configSecrets, redactText } from "../redact.ts";
+import { normalizeSummary } from "../summary-model.ts";
+import { renderSummaryText, type RunContext } from "../summary-text.ts";
+import type { ThresholdMap } from "../thresholds.ts";
+
+function eventIdOf(data: unknown): string | null {
+  const setup = isObject(data) ? data.setup_data : undefined;
+  return isObject(setup) && typeof setup.eventId === "string" ? setup.eventId : null;
+}
+
+export function summaryOutputs(data: unknown, cfg: LoadConfig, bundle: BundleName, thresholds: ThresholdMap): Record<string, string> {
+  const secrets = configSecrets(cfg);
+  const spec = BUNDLES[bundle];
+  const ctx: RunContext = {
+    bundle,
+    profile: spec.profile,
+    scenario: spec.scenario,
+    target: redactText(cfg.supabaseUrl, secrets),
+    eventId: eventIdOf(data),
+    checks: teardownChecks(bundle),
+  };
+  const model = normalizeSummary(data, thresholds);
+  const outputs: Record<string, string> = { stdout: renderSummaryText(model, ctx) };
+  if (cfg.resultsDir !== null) {
+    const dir = cfg.resultsDir.replace(/\/+$/, "");
+    outputs[`${dir}/summary.json`] = JSON.stringify({ context: ctx, ...model }, null, 2) + "\n";
+    outputs[`${dir}/junit.xml`] = renderJunit(model, ctx);
+    outputs[`${dir}/report.html`] = renderHtml(model, ctx);
+  }
+  for (const key of Object.keys(outputs)) outputs[key] = redactText(outputs[key]!, secrets);
+  return outputs;
+}

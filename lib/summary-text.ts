@@ -1,0 +1,123 @@
+// The "K6 LOAD TEST SUMMARY" printed at the end of a run, and the invariant and capacity tables that
+// `npm run verify` prints too (one renderer, so both always look alike). Plain text, no colours, so it
+// reads the same in a terminal, a CI log and a file. Pure module: no k6 import.
+import { TAXONOMY_CODES, TAXONOMY_LABELS } from "./classify.ts";
+import type { Capacity } from "./metric-names.ts";
+import { capacityFromModel, invariantOutcomes, metricValue, type InvariantOutcome, type SummaryModel } from "./summary-model.ts";
+
+export interface RunContext {
+  bundle: string;
+  profile: string;
+  scenario: string;
+  /** Redacted target URL. */
+  target: string;
+  eventId: string | null;
+  checks: readonly string[];
+}
+
+const RULE = "=".repeat(72);
+
+export function fmtMs(v: number | undefined): string {
+  return v === undefined ? "-" : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v >= 100 ? 0 : 1)} ms`;
+}
+
+export function fmtPct(rate: number | undefined): string {
+  return rate === undefined ? "-" : `${(rate * 100).toFixed(2)} %`;
+}
+
+export function fmtCount(v: number | undefined): string {
+  return v === undefined ? "-" : String(Math.round(v));
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + " ".repeat(width - text.length);
+}
+
+function padLeft(text: string, width: number): string {
+  return text.length >= width ? text : " ".repeat(width - text.length) + text;
+}
+
+export const LATENCY_STATS = ["p(50)", "p(90)", "p(99)", "p(99.9)"] as const;
+export const LATENCY_METRICS = ["http_req_duration", "reserve_latency", "checkout_latency", "payment_latency"] as const;
+
+function statOf(model: SummaryModel, metric: string, stat: string): number | undefined {
+  return metricValue(model, metric, stat) ?? (stat === "p(50)" ? metricValue(model, metric, "med") : undefined);
+}
+
+function latencyTable(model: SummaryModel): string[] {
+  const lines = [`  ${pad("", 20)}${LATENCY_STATS.map((s) => padLeft(s, 11)).join("")}${padLeft("count", 9)}`];
+  for (const metric of LATENCY_METRICS) {
+    if (!model.metrics[metric]) continue;
+    const cells = LATENCY_STATS.map((s) => padLeft(fmtMs(statOf(model, metric, s)), 11)).join("");
+    lines.push(`  ${pad(metric, 20)}${cells}${padLeft(fmtCount(metricValue(model, metric, "count")), 9)}`);
+  }
+  return lines;
+}
+
+export function taxonomyRows(model: SummaryModel): { code: string; label: string; count: number; rate: number | undefined }[] {
+  const attempts = metricValue(model, "reserve_latency", "count");
+  return TAXONOMY_CODES.map((code) => {
+    const count = metricValue(model, `reserve_errors{code:${code}}`, "count") ?? 0;
+    return { code, label: TAXONOMY_LABELS[code], count, rate: attempts ? count / attempts : undefined };
+  });
+}
+
+function icon(passed: boolean | null): string {
+  return passed === null ? "➖" : passed ? "✅" : "❌";
+}
+
+/** Shared with `npm run verify`, which also knows what was observed. */
+export function renderInvariantSection(rows: readonly (InvariantOutcome & { observed?: string; detail?: string })[]): string[] {
+  const lines = ["INVARIANTS"];
+  if (rows.every((r) => r.passed === null)) lines.push("  not checked (teardown could not read them; see the teardown log)");
+  for (const r of rows) {
+    const extra = r.observed ? `  ${r.observed}${r.detail ? ` (${r.detail})` : ""}` : r.passed === false ? `  violations: ${r.violations}` : "";
+    lines.push(`  ${icon(r.passed)} ${pad(r.name, 30)}${extra}`.trimEnd());
+  }
+  return lines;
+}
+
+export function renderCapacitySection(c: Capacity | null): string[] {
+  if (!c) return ["CAPACITY", "  not available (load_test_capacity was not read)"];
+  return [
+    "CAPACITY (load_test_capacity)",
+    `  tickets ${fmtCount(c.total_tickets)}   sold ${fmtCount(c.sold)}   reserved ${fmtCount(c.reserved)}   utilisation ${fmtPct(c.inventory_utilisation)}`,
+    `  holds ${fmtCount(c.holds_total)}: active ${fmtCount(c.holds_active)}, converted ${fmtCount(c.holds_converted)}, expired ${fmtCount(c.holds_expired)}, released ${fmtCount(c.holds_released)}   expired/min ${c.holds_expired_per_minute === undefined ? "-" : c.holds_expired_per_minute.toFixed(2)}`,
+    `  reservations ${fmtCount(c.reservations)}   orders paid ${fmtCount(c.orders_paid)}   conversion ${fmtPct(c.conversion_rate)}   cart abandonment ${fmtPct(c.cart_abandonment_rate)}`,
+  ];
+}
+
+export function renderSummaryText(model: SummaryModel, ctx: RunContext): string {
+  const failed = model.thresholds.filter((t) => t.ok === false);
+  const duration = model.durationMs === null ? "-" : `${(model.durationMs / 1000).toFixed(1)} s`;
+  const reqs = metricValue(model, "http_reqs", "count");
+  const lines: string[] = [
+    RULE,
+    "K6 LOAD TEST SUMMARY",
+    RULE,
+    `bundle ${ctx.bundle} (profile ${ctx.profile}, scenario ${ctx.scenario})   target ${ctx.target}`,
+    `event ${ctx.eventId ?? "-"}   duration ${duration}   summary shape ${model.shape}`,
+    "",
+    "HTTP",
+    `  requests ${fmtCount(reqs)} (${metricValue(model, "http_reqs", "rate")?.toFixed(1) ?? "-"}/s)   failed ${fmtPct(metricValue(model, "http_req_failed", "rate"))} (expected 409s excluded)`,
+    ...latencyTable(model),
+    "",
+    "RESERVATIONS",
+    `  attempts ${fmtCount(metricValue(model, "reserve_latency", "count"))}   failures ${fmtPct(metricValue(model, "reserve_failures", "rate"))}   sold out ${fmtPct(metricValue(model, "sold_out", "rate"))}   retries ${fmtCount(metricValue(model, "retries", "count") ?? 0)}   idempotent replays ${fmtCount(metricValue(model, "idempotent_replays", "count") ?? 0)}   oversell ${fmtCount(metricValue(model, "oversell_detected", "count") ?? 0)}`,
+    "",
+    "ERROR TAXONOMY (reserve attempts)",
+    `  ${pad("code", 24)}${pad("meaning", 26)}${padLeft("count", 8)}${padLeft("rate", 10)}`,
+    ...taxonomyRows(model).map((r) => `  ${pad(r.code, 24)}${pad(r.label, 26)}${padLeft(String(r.count), 8)}${padLeft(fmtPct(r.rate), 10)}`),
+    "",
+    ...renderCapacitySection(capacityFromModel(model)),
+    "",
+    ...renderInvariantSection(invariantOutcomes(model, ctx.checks)),
+    "",
+    "THRESHOLDS",
+    ...model.thresholds.filter((t) => !t.tracking).map((t) => `  ${icon(t.ok)} ${t.metric} ${t.expression}`),
+    "",
+    failed.length === 0 ? "RESULT: PASSED" : `RESULT: FAILED (${failed.length} threshold${failed.length === 1 ? "" : "s"} crossed)`,
+    RULE,
+  ];
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,4 @@
+// Brief: a short moderate load for scenarios whose proof is in the teardown (idempotency, abandonment).
+import type { ProfileSpec } from "../lib/profile.ts";
+
+export const profile: ProfileSpec = { description: "10 VUs for 30 s", executor: "constant-vus", vus: 10, duration: "30s" };

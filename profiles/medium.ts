@@ -1,0 +1,4 @@
+// Medium: a busy on-sale hour compressed, 50 VUs for 3 minutes.
+import type { ProfileSpec } from "../lib/profile.ts";
+
+export const profile: ProfileSpec = { description: "50 VUs for 3 min", executor: "constant-vus", vus: 50, duration: "3m" };

@@ -1,0 +1,119 @@
+// The target's only way to PostgreSQL: a bounded pool, one transaction per request at the configured
+// isolation, and server-side retries of 40001/40P01 with jittered exponential backoff, so that a
+// SERIALIZABLE target answers conflicts itself and only a conflict that outlives the retries is a 503.
+//
+// BEGIN, the statement and COMMIT travel in ONE simple-protocol message. Sent as three round trips,
+// the hot tier row's lock (taken inside the statement) stays held until Node gets round to sending
+// COMMIT; with 50 clients on 2 busy cores that wait is event-loop lag, and the tier serialises on it.
+// Measured A-B-B-A, enhanced_checkout from 50 loops over a 20-connection pool on one tier: three round
+// trips 482 and 936 tx/s, one message 1,861 and 2,328 tx/s.
+// The simple protocol has no bind parameters, so values are inlined with pg's escapeLiteral; the SQL
+// text itself is always the target's own, never anything a client sent.
+import pg from "pg";
+import type { Isolation } from "./config.ts";
+import { fromDatabaseError, invalidRequest, isConnectionFailure, isRetryableConflict, serializationFailure } from "./http-errors.ts";
+
+export interface DbOptions {
+  databaseUrl: string;
+  isolation: Isolation;
+  poolSize: number;
+  poolTimeoutMs: number;
+  maxRetries: number;
+}
+
+export interface Db {
+  /** Runs one statement in its own transaction (with retries); rows, or a thrown HttpError. */
+  transaction<T extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** A bare round trip, for /health; throws HttpError 503 when the database is unreachable. */
+  ping(): Promise<void>;
+  /** Retries spent and exhausted since start: what the SERIALIZABLE report needs. */
+  stats(): { retries: number; exhausted: number };
+  end(): Promise<void>;
+}
+
+const BEGIN: Record<Isolation, string> = {
+  read_committed: "BEGIN ISOLATION LEVEL READ COMMITTED",
+  serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",
+};
+
+// Backoff: full jitter over an exponential window, 5 ms doubling up to 320 ms.
+function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(320, 5 * 2 ** attempt);
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  // PostgreSQL text cannot hold NUL, and in a protocol message it would end the query string early.
+  if (typeof value === "string" && value.includes("\0")) {
+    throw invalidRequest([{ field: "(value)", problem: "text may not contain the NUL character (\\u0000)" }]);
+  }
+  if (Array.isArray(value)) return pg.escapeLiteral(`{${value.map((v) => (v === null ? "NULL" : JSON.stringify(String(v)))).join(",")}}`);
+  if (typeof value === "object") return pg.escapeLiteral(JSON.stringify(value));
+  return pg.escapeLiteral(String(value));
+}
+
+/** `$n` placeholders of the target's own SQL replaced by quoted literals of `params`. */
+export function inline(sql: string, params: unknown[]): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new Error(`SQL placeholder $${n} has no value`);
+    return literal(params[i]);
+  });
+}
+
+export function createDb(options: DbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.poolTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: "liventix-target",
+  });
+  // An idle client whose server went away emits here; without a listener the process would crash.
+  pool.on("error", () => undefined);
+  let retries = 0;
+  let exhausted = 0;
+
+  async function attempt<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
+    const text = `${BEGIN[options.isolation]}; ${inline(sql, params)}; COMMIT`;
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      const results = (await client.query(text)) as unknown as pg.QueryResult<T>[];
+      return results[1]!.rows;
+    } catch (err) {
+      broken = isConnectionFailure(err);
+      if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  return {
+    async transaction<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+      for (let n = 0; ; n++) {
+        try {
+          return await attempt<T>(sql, params);
+        } catch (err) {
+          if (!isRetryableConflict(err)) throw fromDatabaseError(err);
+          if (n >= options.maxRetries) {
+            exhausted++;
+            throw serializationFailure((err as { code: string }).code);
+          }
+          retries++;
+          await new Promise((resolve) => setTimeout(resolve, backoffMs(n)));
+        }
+      }
+    },
+    async ping(): Promise<void> {
+      try {
+        await pool.query("SELECT 1");
+      } catch (err) {
+        throw fromDatabaseError(err);
+      }
+    },
+    stats: () => ({ retries, exhausted }),
+    end: () => pool.end(),
+  };
+}

@@ -1,0 +1,73 @@
+// `npm run target`: the embedded default target in the foreground, with its data kept in
+// .data/postgres between runs. Prints the variables every other command reads, and on Ctrl-C or
+// SIGTERM takes everything down (HTTP server, cleanup timer, pool, PostgreSQL) before exiting.
+import path from "node:path";
+import { ConfigError, configFromEnv } from "./config.ts";
+import { redactUrl } from "./database.ts";
+import { startTarget } from "./index.ts";
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = configFromEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const dataDir = path.resolve(config.dataDir);
+  console.error(config.databaseUrl ? "target: using the database in DATABASE_URL" : `target: starting PostgreSQL with data in ${dataDir}`);
+  const target = await startTarget({
+    dataDir: config.databaseUrl ? undefined : dataDir,
+    onLog: (line) => console.error(`target: ${line}`),
+  });
+
+  console.error(
+    `target: API on ${target.url} (isolation ${target.isolation}, expired holds cleaned by ${target.cleanup})\n` +
+      "target: paste these lines into the shell that runs the suite:",
+  );
+  console.log(`export SUPABASE_URL=${target.url}`);
+  console.log(`export SUPABASE_ANON_KEY=${target.anonKey}`);
+  console.log(`export SUPABASE_SERVICE_ROLE_KEY=${target.serviceRoleKey}`);
+  // The local, loopback-only URL is printed on purpose; a DATABASE_URL the user gave stays theirs.
+  console.log(
+    target.databaseExternal
+      ? `# DATABASE_URL unchanged (${redactUrl(target.databaseUrl)})`
+      : `export DATABASE_URL=${target.databaseUrl}`,
+  );
+  console.error("target: ready; Ctrl-C stops it");
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        console.error(`target: ${signal} again, exiting without waiting`);
+        process.exit(130);
+      }
+      stopping = true;
+      console.error(`target: ${signal}, stopping`);
+      target.stop().then(
+        () => {
+          console.error("target: stopped");
+          resolve(0);
+        },
+        (err: unknown) => {
+          console.error(`target: stop failed: ${(err as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`target: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

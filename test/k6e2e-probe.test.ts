@@ -1,0 +1,139 @@
+// Proves the k6 doubles and runner themselves with the hand-written probe bundle: every double
+// behaves as k6 documents it, the lifecycle runs over several VUs, thresholds and exit codes follow
+// k6 (0, 99, 104, 107, 108), handleSummary files land like k6 writes them.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import { createHmac } from "node:crypto";
+import { mkdtemp, rm, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { openDatabase, freePort, type Database } from "../target/database.ts";
+import { runK6, count, type K6RunOptions } from "./support/k6-runner.ts";
+
+const PROBE = fileURLToPath(new URL("./k6-doubles/fixtures/probe.js", import.meta.url));
+const SECRET = "probe-secret";
+
+let db: Database;
+let server: Server;
+let baseUrl = "";
+let deadUrl = "";
+let work = "";
+
+before(async () => {
+  db = await openDatabase({ port: 0, fast: true, migrate: false });
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks).toString("utf8");
+      if (req.url === "/text") {
+        res.writeHead(200, { "content-type": "text/plain" }).end("plain text");
+        return;
+      }
+      let body: unknown = raw;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        // the batch request sends a bare string on purpose
+      }
+      const expected = createHmac("sha256", SECRET).update(raw).digest("hex");
+      res.writeHead(200, { "content-type": "application/json", "x-echo-method": req.method ?? "" });
+      res.end(JSON.stringify({ body, signatureOk: req.headers["x-probe-signature"] === expected, contentType: req.headers["content-type"] ?? null }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  deadUrl = `http://127.0.0.1:${await freePort()}/`;
+  work = await mkdtemp(path.join(tmpdir(), "k6-probe-"));
+});
+
+after(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await db.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+function probe(mode: string, extra: K6RunOptions = {}) {
+  return runK6(PROBE, {
+    vus: 3,
+    iterations: 12,
+    xk6Sql: true,
+    cwd: work,
+    env: { PROBE_MODE: mode, BASE_URL: baseUrl, DEAD_URL: deadUrl, DATABASE_URL: db.url, PROBE_SECRET: SECRET, RESULTS_DIR: "out" },
+    ...extra,
+  });
+}
+
+test("a healthy probe run passes every check and threshold and writes its summary", async () => {
+  await rm(path.join(work, "out"), { recursive: true, force: true });
+  await import("node:fs/promises").then((fs) => fs.mkdir(path.join(work, "out")));
+  const r = await probe("ok");
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.deepEqual(r.iterationErrors, []);
+  const failing = r.checks.filter((c) => c.fails > 0);
+  assert.deepEqual(failing, [], JSON.stringify(failing));
+  assert.ok(r.checks.some((c) => c.path === "::crypto::rawurl has no padding" && c.passes === 12));
+  assert.ok(r.checks.some((c) => c.path === "::teardown::lib/pq requires SSL by default" && c.passes === 1));
+  for (const [key, exprs] of Object.entries(r.thresholds)) {
+    for (const [expr, ok] of Object.entries(exprs)) assert.ok(ok, `${key}: ${expr}`);
+  }
+  assert.equal(count(r, "iterations"), 12);
+  assert.equal(count(r, "http_reqs"), 60, "five requests per iteration");
+  assert.equal(count(r, "probe_vu{vu:3}"), 4);
+  assert.equal(r.metrics["http_req_failed{name:refused}"]?.values.rate, 1);
+  assert.equal(r.metrics.probe_latency?.values.count, 12);
+  assert.ok((r.metrics.probe_latency?.values["p(99.9)"] ?? -1) > 0);
+  assert.equal(r.metrics.teardown_marks?.values.count, 0, "a metric with thresholds is reported without samples");
+  assert.ok(r.metrics["http_req_duration{expected_response:true}"]);
+  assert.match(r.stdout, /^probe summary: \d+ metrics\n$/);
+  const written = JSON.parse(await readFile(path.join(work, "out/summary.json"), "utf8"));
+  assert.equal(written.root_group.path, "");
+  assert.ok(written.state.testRunDurationMs > 0);
+  assert.deepEqual(written.metrics.probe_ok.thresholds, { "rate>0.99": { ok: true } });
+  assert.ok(r.files["out/summary.json"]);
+});
+
+test("metrics added in teardown count toward thresholds: exit 99", async () => {
+  const r = await probe("teardown-marks");
+  assert.equal(r.exitCode, 99);
+  assert.equal(r.thresholds.teardown_marks?.["count<1"], false);
+  assert.equal(count(r, "teardown_marks{check:planted}"), 0, "no threshold on that sub-metric, so not reported");
+});
+
+test("abortOnFail stops the iterations, teardown still runs: exit 99", async () => {
+  const r = await probe("abort-on-fail");
+  assert.equal(r.exitCode, 99);
+  assert.equal(count(r, "iterations"), 3);
+  assert.ok(r.checks.some((c) => c.path.startsWith("::teardown::")));
+});
+
+test("exec.test.abort() exits 108 and still runs teardown and handleSummary", async () => {
+  const r = await probe("abort");
+  assert.equal(r.exitCode, 108);
+  assert.ok(r.checks.some((c) => c.path.startsWith("::teardown::")));
+  assert.match(r.stdout, /probe summary/);
+});
+
+test("exceptions: init and setup exit 107 (setup skips teardown), an iteration's is logged and the run goes on", async () => {
+  const init = await probe("init-throw");
+  assert.equal(init.exitCode, 107);
+  assert.match(init.stderr, /probe init failure/);
+  const setup = await probe("setup-throw");
+  assert.equal(setup.exitCode, 107);
+  assert.ok(!setup.checks.some((c) => c.path.startsWith("::teardown::")));
+  const iteration = await probe("iteration-throw");
+  assert.equal(iteration.exitCode, 0, iteration.stderr);
+  assert.equal(iteration.iterationErrors.length, 3, "one per VU (each VU's __ITER 0)");
+});
+
+test("a plain k6 refuses k6/x/sql, and a missing summary folder is logged like k6 without changing the exit code", async () => {
+  const plain = await probe("ok", { xk6Sql: false });
+  assert.equal(plain.exitCode, 107);
+  assert.match(plain.stderr, /unknown module: k6\/x\/sql/);
+  const r = await probe("ok", { env: { PROBE_MODE: "ok", BASE_URL: baseUrl, DEAD_URL: deadUrl, DATABASE_URL: db.url, PROBE_SECRET: SECRET, RESULTS_DIR: "missing" } });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.summaryError ?? "", /could not open 'missing\/summary.json': open missing\/summary.json: no such file or directory/);
+  assert.match(r.stderr, /failed to handle the end-of-test summary/);
+});

@@ -1,0 +1,174 @@
+// The target as an operator meets it: a database that goes away and comes back (503 with Retry-After,
+// then recovery without a restart), `npm run target` stopping cleanly on SIGTERM, and bad configuration
+// or a taken port refused with a message instead of a stack trace.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { freePort, openDatabase } from "../target/database.ts";
+import { startTestTarget, waitFor, type LoadTestEvent } from "./support/target.ts";
+
+const MAIN = path.resolve("target/main.ts");
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "liventix-target-test-"));
+  // As root the embedded server runs as an unprivileged user, which must be able to enter the folder.
+  await chmod(dir, 0o755);
+  return dir;
+}
+
+test("the API answers 503 while the database is down and recovers when it is back", async () => {
+  const dir = await tempDir();
+  const port = await freePort();
+  let db = await openDatabase({ dataDir: path.join(dir, "pg"), port, fast: true });
+  const t = await startTestTarget({ databaseUrl: db.url, poolTimeoutMs: 1000 });
+  try {
+    const ev = await t.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 10 });
+    const buy = (session: string) =>
+      t.post("/functions/v1/enhanced-checkout", { event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 1, session_id: session });
+    assert.equal((await buy("before")).status, 200);
+
+    await db.stop();
+    const down = await buy("during");
+    assert.equal(down.status, 503);
+    assert.equal(down.headers.get("retry-after"), "1");
+    assert.equal(((await down.json()) as { error: string }).error, "SERVICE_UNAVAILABLE");
+    const health = await fetch(`${t.url}/health`);
+    assert.equal(health.status, 503);
+    assert.ok(health.headers.get("retry-after"));
+
+    db = await openDatabase({ dataDir: path.join(dir, "pg"), port, fast: true });
+    await waitFor("/health to answer 200", async () => ((await fetch(`${t.url}/health`)).status === 200 ? true : undefined));
+    assert.equal((await buy("after")).status, 200);
+    const cap = await t.rpc<{ reserved: number }>("load_test_capacity", { p_event_id: ev.event_id });
+    assert.equal(cap.reserved, 2, "the request made while the database was down reserved nothing");
+  } finally {
+    await t.stop();
+    await db.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm run target`; once `ready(stdout, stderr)` holds, runs `then` and sends SIGTERM. */
+function runMain(
+  env: Record<string, string>,
+  ready?: (stdout: string, stderr: string) => boolean,
+  then?: (stdout: string) => Promise<void>,
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const out = { stdout: "", stderr: "" };
+    let triggered = false;
+    // A bounded run: whatever happens, the child is gone after 60 s.
+    const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const check = () => {
+      if (triggered || !ready?.(out.stdout, out.stderr)) return;
+      triggered = true;
+      (then ? then(out.stdout) : Promise.resolve()).then(
+        () => child.kill("SIGTERM"),
+        (err: unknown) => {
+          child.kill("SIGTERM");
+          reject(err);
+        },
+      );
+    };
+    child.stdout.on("data", (d: Buffer) => {
+      out.stdout += d.toString();
+      check();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out.stderr += d.toString();
+      check();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(guard);
+      resolve({ code, ...out });
+    });
+  });
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+test("npm run target prints the variables, serves, and stops everything on SIGTERM", async () => {
+  const dir = await tempDir();
+  const [apiPort, dbPort] = [await freePort(), await freePort()];
+  try {
+    const run = await runMain(
+      { TARGET_PORT: String(apiPort), TARGET_DB_PORT: String(dbPort), TARGET_DATA_DIR: path.join(dir, "pg") },
+      (stdout, stderr) => stderr.includes("ready") && stdout.includes("export DATABASE_URL="),
+      async (stdout) => {
+        const url = /export SUPABASE_URL=(\S+)/.exec(stdout)?.[1];
+        assert.equal(url, `http://127.0.0.1:${apiPort}`);
+        assert.equal((await fetch(`${url}/health`)).status, 200);
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^export SUPABASE_ANON_KEY=eyJ/m);
+    assert.match(run.stdout, /^export SUPABASE_SERVICE_ROLE_KEY=eyJ/m);
+    assert.match(run.stdout, new RegExp(`^export DATABASE_URL=postgresql://postgres:[^@]+@127\\.0\\.0\\.1:${dbPort}/postgres$`, "m"));
+    assert.match(run.stderr, /stopped/);
+    assert.ok(await portFree(apiPort), "the HTTP port is released");
+    assert.ok(await portFree(dbPort), "PostgreSQL is stopped");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("bad configuration exits 2 naming each variable, without a stack trace", async () => {
+  const run = await runMain({ TARGET_POOL_SIZE: "lots", TARGET_ISOLATION: "snapshot", TARGET_PORT: "-1", JWT_SECRET: "short" });
+  assert.equal(run.code, 2);
+  for (const name of ["TARGET_POOL_SIZE=lots", "TARGET_ISOLATION=snapshot", "TARGET_PORT=-1", "JWT_SECRET:"]) {
+    assert.ok(run.stderr.includes(name), `names ${name}: ${run.stderr}`);
+  }
+  assert.doesNotMatch(run.stderr, /short|\n\s+at /, "no secret value, no stack");
+});
+
+test("a taken port is refused with a clear message and nothing left running", async () => {
+  const blocker: Server = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  const taken = (blocker.address() as { port: number }).port;
+  const dir = await tempDir();
+  const dbPort = await freePort();
+  try {
+    const api = await runMain({ TARGET_PORT: String(taken), TARGET_DB_PORT: String(dbPort), TARGET_DATA_DIR: path.join(dir, "pg") });
+    assert.equal(api.code, 1);
+    assert.match(api.stderr, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is already in use.*TARGET_PORT`));
+    assert.doesNotMatch(api.stderr, /\n\s+at /);
+    assert.ok(await portFree(dbPort), "the embedded PostgreSQL started for it was stopped again");
+
+    const db = await runMain({ TARGET_PORT: "0", TARGET_DB_PORT: String(taken), TARGET_DATA_DIR: path.join(dir, "pg") });
+    assert.equal(db.code, 1);
+    assert.match(db.stderr, /TARGET_DB_PORT/);
+  } finally {
+    blocker.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("an unreachable DATABASE_URL is named (password masked) with the fix", async () => {
+  const port = await freePort();
+  const run = await runMain({ TARGET_PORT: "0", DATABASE_URL: `postgresql://postgres:s3cret-pw@127.0.0.1:${port}/postgres` });
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /cannot reach the database in DATABASE_URL \(postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
+  assert.match(run.stderr, /unset DATABASE_URL/);
+  assert.doesNotMatch(run.stderr + run.stdout, /s3cret-pw|\n\s+at /);
+});
