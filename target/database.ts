@@ -106,7 +106,15 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
   });
   if (!(await exists(path.join(dataDir, "PG_VERSION")))) {
     await mkdir(dataDir, { recursive: true });
-    await server.initialise();
+    try {
+      await server.initialise();
+    } catch {
+      throw new Error(
+        `initdb could not create a PostgreSQL cluster in ${dataDir}. As root the server runs as the ` +
+          `"postgres" user, which must be able to enter every parent folder (chmod 755 them) and the folder ` +
+          `must be empty; or set TARGET_DATA_DIR to another folder`,
+      );
+    }
   }
   try {
     await server.start();

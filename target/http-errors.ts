@@ -4,7 +4,7 @@
 import { API_ERRORS, SQLSTATE_TO_ERROR, isApiErrorCode, type ApiErrorBody, type ApiErrorCode } from "../lib/errors.ts";
 
 /** The contract's codes plus the last-resort 500, which no client input should ever cause. */
-export type ErrorCode = ApiErrorCode | "INTERNAL";
+export type ErrorCode = ApiErrorCode;
 
 export interface FieldProblem {
   field: string;

@@ -60,8 +60,10 @@ BEGIN
 
   IF v_capacity IS NOT NULL THEN
     -- A cap spans tiers, so no single tier row can guard it: serialise the event's reservations on the
-    -- event row, then count with a fresh snapshot (READ COMMITTED) that includes everyone before us.
-    PERFORM 1 FROM events WHERE id = v_event_id FOR UPDATE;
+    -- event row, then count. A no-op UPDATE rather than SELECT ... FOR UPDATE: under REPEATABLE READ or
+    -- SERIALIZABLE it raises 40001 when another reservation committed after our snapshot was taken, so
+    -- the count below never comes from a stale snapshot (READ COMMITTED takes a fresh one anyway).
+    UPDATE events SET capacity = capacity WHERE id = v_event_id;
     SELECT coalesce(sum(sold_quantity + reserved_quantity), 0) INTO v_committed
       FROM ticket_tiers WHERE event_id = v_event_id;
     IF v_committed + p_quantity > v_capacity THEN
