@@ -359,8 +359,6 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, extensions, pg_temp
 AS $$
 DECLARE
   v_order orders%ROWTYPE;
-  v_hold record;
-  v_all_active boolean;
   v_tickets integer;
 BEGIN
   SELECT * INTO v_order FROM orders WHERE id = p_order_id FOR UPDATE;
@@ -383,43 +381,31 @@ BEGIN
   END IF;
 
   PERFORM 1 FROM ticket_holds WHERE order_id = p_order_id ORDER BY id FOR UPDATE;
-  SELECT bool_and(status = 'active') INTO v_all_active FROM ticket_holds WHERE order_id = p_order_id;
-  IF v_all_active IS NULL THEN
+  IF NOT FOUND THEN
     RETURN lt_error('HOLD_NOT_FOUND', 'the order has no holds');
   END IF;
+  PERFORM 1 FROM ticket_tiers WHERE id IN (SELECT tier_id FROM ticket_holds WHERE order_id = p_order_id)
+   ORDER BY id FOR NO KEY UPDATE;
 
-  IF v_all_active THEN
-    FOR v_hold IN SELECT tier_id, sum(quantity) AS qty FROM ticket_holds WHERE order_id = p_order_id
-                  GROUP BY tier_id ORDER BY tier_id LOOP
-      UPDATE ticket_tiers
-         SET sold_quantity = sold_quantity + v_hold.qty, reserved_quantity = reserved_quantity - v_hold.qty,
-             updated_at = now()
-       WHERE id = v_hold.tier_id;
-    END LOOP;
-  ELSE
-    -- Paid after expiry (or release): the seats went back to the pool, so take them again if they are
-    -- still free; otherwise the order fails as a whole and nothing is half-sold.
-    BEGIN
-      FOR v_hold IN SELECT tier_id, status, sum(quantity) AS qty FROM ticket_holds WHERE order_id = p_order_id
-                    GROUP BY tier_id, status ORDER BY tier_id, status LOOP
-        IF v_hold.status = 'active' THEN
-          UPDATE ticket_tiers
-             SET sold_quantity = sold_quantity + v_hold.qty, reserved_quantity = reserved_quantity - v_hold.qty,
-                 updated_at = now()
-           WHERE id = v_hold.tier_id;
-        ELSE
-          UPDATE ticket_tiers SET sold_quantity = sold_quantity + v_hold.qty, updated_at = now()
-           WHERE id = v_hold.tier_id AND total_quantity - sold_quantity - reserved_quantity >= v_hold.qty;
-          IF NOT FOUND THEN
-            RAISE EXCEPTION 'seats gone' USING ERRCODE = 'LT410';
-          END IF;
-        END IF;
-      END LOOP;
-    EXCEPTION WHEN SQLSTATE 'LT410' THEN
-      UPDATE orders SET status = 'payment_failed', payment_event_id = p_provider_event_id WHERE id = p_order_id;
-      RETURN lt_error('HOLD_EXPIRED', 'the seats were gone when the payment arrived; refund the payment');
-    END;
+  -- Paid after expiry (or release): those seats went back to the pool, so they are sold again only if
+  -- they are still free; otherwise the order fails as a whole and nothing is half-sold.
+  IF EXISTS (
+    SELECT 1
+      FROM (SELECT tier_id, sum(quantity) AS qty FROM ticket_holds
+             WHERE order_id = p_order_id AND status <> 'active' GROUP BY tier_id) returned
+      JOIN ticket_tiers t ON t.id = returned.tier_id
+     WHERE t.total_quantity - t.sold_quantity - t.reserved_quantity < returned.qty
+  ) THEN
+    UPDATE orders SET status = 'payment_failed', payment_event_id = p_provider_event_id WHERE id = p_order_id;
+    RETURN lt_error('HOLD_EXPIRED', 'the seats were gone when the payment arrived; refund the payment');
   END IF;
+
+  UPDATE ticket_tiers t
+     SET sold_quantity = sold_quantity + held.qty, reserved_quantity = reserved_quantity - held.active_qty,
+         updated_at = now()
+    FROM (SELECT tier_id, sum(quantity) AS qty, coalesce(sum(quantity) FILTER (WHERE status = 'active'), 0) AS active_qty
+            FROM ticket_holds WHERE order_id = p_order_id GROUP BY tier_id) held
+   WHERE t.id = held.tier_id;
 
   UPDATE ticket_holds SET status = 'converted', updated_at = now() WHERE order_id = p_order_id;
   INSERT INTO tickets (order_id, hold_id, tier_id, event_id, seat_number, qr_code)
