@@ -5,11 +5,25 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import type { BundleName } from "../lib/bundles.ts";
 import type { InvariantName } from "../lib/invariants.ts";
 import type { LabCheckName } from "../lab/verdicts.ts";
 import { DEFAULT_WORKLOAD, type Workload } from "../lab/race-options.ts";
 
 export const FAULTS_DIR = fileURLToPath(new URL("./", import.meta.url));
+
+/**
+ * The k6 run that exposes a fault over HTTP (test/k6e2e-bundles.test.ts runs it with concurrent VUs):
+ * the bundle, its -e variables, and the VUs/iterations that catch it every time; `expect` is the
+ * metric key (with its tag) that must be non-zero or whose threshold must be crossed.
+ */
+export interface K6Exposure {
+  bundle: BundleName;
+  env: Record<string, string>;
+  vus: number;
+  iterations: number;
+  expect: string;
+}
 
 export interface Fault {
   name: string;
@@ -26,7 +40,22 @@ export interface Fault {
   httpReachable: boolean;
   /** The race-lab run that exposes it within a few seconds. */
   workload: Workload;
+  /** The k6 run that exposes it; null when HTTP cannot reach it (the entry says why). */
+  k6: K6Exposure | null;
 }
+
+// Buyer features that do not matter for a fault are off, so each run isolates what it proves.
+const QUIET = { THINK_TIME: "0", DOUBLE_CLICK_RATIO: "0", SECOND_TAB_RATIO: "0", WEBHOOK_REDELIVERY_RATIO: "0", BOT_RATIO: "0" };
+// A drop opening with scalper bots (2 VUs): after a 1 s countdown each bot fires 6 sessions' reserves for
+// one tier at the same instant (http.batch). Reserved seating, 20 single-seat tiers, makes every tier's
+// one seat a fresh race: separate buyers drift apart in the test runner (requests queue up on 2 cores) and
+// a VU's first, cold burst lands spread out, so a single last seat is lost in about 1 run of 3, whereas
+// ~15 warm single-seat races per run catch it every time.
+const race = (expect: string, env: Record<string, string> = {}): K6Exposure => ({
+  bundle: "race",
+  env: { ...QUIET, PAY_RATIO: "0", SALE_OPENS_IN: "1", TIER_COUNT: "20", TICKETS_PER_TIER: "1", BOT_RATIO: "1", BOT_SESSIONS: "6", ...env },
+  vus: 2, iterations: 30, expect,
+});
 
 // Short runs that still leave the broken piece no place to hide: fewer clients than the guide's 50 keep
 // 2-core machines responsive, the pg_sleep inside each broken function widens its race window.
@@ -41,6 +70,8 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["no_aborted_clients"],
     httpReachable: true,
     workload: short({ script: "reserve" }),
+    // The oversold write is refused as a 23514 (HTTP 500): reserve_errors{code:23514} count==0 fails.
+    k6: race("reserve_errors{code:23514}"),
   },
   {
     name: "constraints_dropped",
@@ -51,6 +82,7 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["reservations_within_inventory", "no_negative_availability", "reserved_lte_total"],
     httpReachable: true,
     workload: short({ script: "reserve" }),
+    k6: race("oversell_detected"),
   },
   {
     name: "lost_update",
@@ -60,6 +92,7 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["active_holds_match_reserved", "reservations_within_inventory"],
     httpReachable: true,
     workload: short({ script: "reserve" }),
+    k6: race("invariant_violations{check:active_holds_match_reserved}"),
   },
   {
     name: "double_payment",
@@ -69,6 +102,11 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["paid_orders_fully_ticketed"],
     httpReachable: true,
     workload: short({ script: "mix" }),
+    // Every payment's webhook arrives twice at once (at-least-once delivery).
+    k6: {
+      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "1", WEBHOOK_REDELIVERY_RATIO: "1" }, vus: 4, iterations: 16,
+      expect: "invariant_violations{check:paid_orders_fully_ticketed}",
+    },
   },
   {
     name: "double_checkout",
@@ -76,8 +114,14 @@ export const FAULTS: readonly Fault[] = [
     summary: "checkout reads the holds without a lock: two tabs create two orders for one hold, one of them empty",
     replaces: "checkout_holds(uuid[], text)",
     caughtBy: ["no_double_checkout"],
-    httpReachable: true,
+    // Not over HTTP: enhanced-checkout (lt_checkout_once) links every hold it creates to its pending order
+    // in the same transaction, so a later checkout of that hold ({event_id, hold_id, session_id}, the k6
+    // second tab) always finds the order and returns it before the unlocked branch. Only a hold made by
+    // try_reserve/reserve_tickets_batch directly (not exposed by the API) reaches the race; the race lab
+    // (pgbench mix) catches it.
+    httpReachable: false,
     workload: short({ script: "mix" }),
+    k6: null,
   },
   {
     name: "expiry_keeps_inventory",
@@ -87,6 +131,11 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["active_holds_match_reserved"],
     httpReachable: true,
     workload: short({ script: "mix", holdSeconds: 1 }),
+    // Needs the target's cleanup job running within the hold lifetime (the test runs it every 250 ms).
+    k6: {
+      bundle: "abandonment", env: { ...QUIET, HOLD_SECONDS: "1", ABANDON_GRACE_SECONDS: "4" }, vus: 3, iterations: 9,
+      expect: "invariant_violations{check:active_holds_match_reserved}",
+    },
   },
   {
     name: "qr_repeats",
@@ -96,6 +145,8 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["no_aborted_clients"],
     httpReachable: true,
     workload: short({ script: "mix" }),
+    // The repeated code fails the payment with a 23505 (HTTP 500): payment_failures rate<0.01 fails.
+    k6: { bundle: "smoke", env: { ...QUIET, PAY_RATIO: "1" }, vus: 4, iterations: 16, expect: "payment_failures" },
   },
   {
     name: "write_skew_event_cap",
@@ -107,6 +158,13 @@ export const FAULTS: readonly Fault[] = [
     // READ COMMITTED, where the reference's event lock holds; under REPEATABLE READ the reference itself
     // exceeds the cap (its count reads the snapshot taken before the lock; see docs/race-lab.md).
     workload: short({ script: "reserve", tiers: 4, tickets: 10, capacity: 10 }),
+    // One cap per event, so one boundary per run: a cap of 14 lets the two cold first bursts (12 seats)
+    // through and has warm bursts race for the last 2 (a cap the first burst meets is caught 1 run in 2;
+    // 10-seat tiers, where bursts also queue on a sold-out tier's row, caught it 10 runs of 10).
+    k6: {
+      ...race("invariant_violations{check:event_capacity_respected}", { TIER_COUNT: "4", TICKETS_PER_TIER: "10", EVENT_CAPACITY: "14" }),
+      iterations: 10,
+    },
   },
   {
     name: "duplicate_holds",
@@ -116,6 +174,11 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["one_active_hold_per_session"],
     httpReachable: true,
     workload: short({ script: "reserve", tickets: 1000, sessions: 5 }),
+    // Every reserve is double-clicked; nobody pays, so both holds stay active until teardown.
+    k6: {
+      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "0", DOUBLE_CLICK_RATIO: "1" }, vus: 3, iterations: 12,
+      expect: "invariant_violations{check:one_active_hold_per_session}",
+    },
   },
 ];
 

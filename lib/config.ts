@@ -22,7 +22,18 @@ export interface LoadConfig {
   databaseUrl: string | null;
   webhookSecret: string;
   payRatio: number;
+  /** Share of payments whose webhook the provider delivers twice at once (at-least-once delivery). */
+  webhookRedeliveryRatio: number;
+  /** Share of reserves sent twice at once by one session (a double-clicked button). */
+  doubleClickRatio: number;
+  /** Share of reservations whose checkout the buyer resumes from a second tab (twice at once). */
+  secondTabRatio: number;
+  /** Share of arrivals that are a scalper bot firing BOT_SESSIONS reserves at the same instant. */
+  botRatio: number;
+  botSessions: number;
   thinkTime: number;
+  /** Seconds from setup() until the drop opens: every VU waits for that instant, then all click at once. */
+  saleOpensIn: number;
   quantity: number;
   loadScale: number;
   maxRetries: number;
@@ -30,6 +41,8 @@ export interface LoadConfig {
   tierCount: number | null;
   ticketsPerTier: number | null;
   holdSeconds: number | null;
+  /** Event-wide cap across tiers for the test event setup() creates; null: no cap. */
+  eventCapacity: number | null;
   abandonGraceSeconds: number;
   cloudProjectId: number | null;
   cloudLoadZones: string[];
@@ -104,6 +117,27 @@ const FIELDS = {
   },
   WEBHOOK_SECRET: { schema: optionalText, fix: "" },
   PAY_RATIO: { schema: numberIn(0, 1), fix: "must be a number from 0 to 1 (share of checkouts that pay; 0 skips the payment webhook), e.g. PAY_RATIO=0.7" },
+  WEBHOOK_REDELIVERY_RATIO: {
+    schema: numberIn(0, 1),
+    fix: "must be a number from 0 to 1 (share of payments whose webhook is delivered twice at once), e.g. WEBHOOK_REDELIVERY_RATIO=0.1",
+  },
+  DOUBLE_CLICK_RATIO: {
+    schema: numberIn(0, 1),
+    fix: "must be a number from 0 to 1 (share of reserves double-clicked: two concurrent requests of one session), e.g. DOUBLE_CLICK_RATIO=0.05",
+  },
+  SECOND_TAB_RATIO: {
+    schema: numberIn(0, 1),
+    fix: "must be a number from 0 to 1 (share of buyers who resume checkout of their hold from a second tab), e.g. SECOND_TAB_RATIO=0.05",
+  },
+  BOT_RATIO: {
+    schema: numberIn(0, 1),
+    fix: "must be a number from 0 to 1 (share of arrivals that are a scalper bot reserving for several sessions at once), e.g. BOT_RATIO=0.02",
+  },
+  BOT_SESSIONS: { schema: numberIn(2, 20, { int: true }), fix: "must be a whole number from 2 to 20 (sessions a scalper bot reserves for at once), e.g. BOT_SESSIONS=4" },
+  SALE_OPENS_IN: {
+    schema: numberIn(0, 3600),
+    fix: "must be seconds from 0 to 3600 between setup() and the moment the drop opens (every VU waits, then all reserve at once), e.g. SALE_OPENS_IN=2",
+  },
   THINK_TIME: { schema: numberIn(0, 60), fix: "must be seconds from 0 to 60 (pause between steps), e.g. THINK_TIME=1" },
   QUANTITY: { schema: numberIn(1, 10, { int: true }), fix: "must be a whole number of tickets from 1 to 10, e.g. QUANTITY=1" },
   LOAD_SCALE: { schema: numberIn(0, 100, { minExclusive: true }), fix: "must be a number above 0 (up to 100) that scales VUs and durations, e.g. LOAD_SCALE=0.1" },
@@ -112,6 +146,10 @@ const FIELDS = {
   TIER_COUNT: { schema: numberIn(1, 50, { int: true }), fix: "must be a whole number of tiers from 1 to 50 for the test event" },
   TICKETS_PER_TIER: { schema: numberIn(1, 10_000_000, { int: true }), fix: "must be a whole number of tickets per tier from 1 to 10000000" },
   HOLD_SECONDS: { schema: numberIn(1, 86_400, { int: true }), fix: "must be the hold lifetime in whole seconds from 1 to 86400" },
+  EVENT_CAPACITY: {
+    schema: numberIn(1, 100_000_000, { int: true }),
+    fix: "must be a whole number of seats from 1 that caps sold + reserved across all tiers of the test event (unset: no cap)",
+  },
   ABANDON_GRACE_SECONDS: {
     schema: numberIn(0, 600, { int: true }),
     fix: "must be whole seconds from 0 to 600 that teardown waits beyond the hold lifetime for expired holds to be released",
@@ -186,7 +224,13 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
       databaseUrl: v.DATABASE_URL ?? null,
       webhookSecret: v.WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET,
       payRatio: v.PAY_RATIO ?? 0.7,
+      webhookRedeliveryRatio: v.WEBHOOK_REDELIVERY_RATIO ?? 0.1,
+      doubleClickRatio: v.DOUBLE_CLICK_RATIO ?? 0.05,
+      secondTabRatio: v.SECOND_TAB_RATIO ?? 0.05,
+      botRatio: v.BOT_RATIO ?? 0.02,
+      botSessions: v.BOT_SESSIONS ?? 4,
       thinkTime: v.THINK_TIME ?? 1,
+      saleOpensIn: v.SALE_OPENS_IN ?? 0,
       quantity: v.QUANTITY ?? 1,
       loadScale: v.LOAD_SCALE ?? 1,
       maxRetries: v.MAX_RETRIES ?? 5,
@@ -194,6 +238,7 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
       tierCount: v.TIER_COUNT ?? null,
       ticketsPerTier: v.TICKETS_PER_TIER ?? null,
       holdSeconds: v.HOLD_SECONDS ?? null,
+      eventCapacity: v.EVENT_CAPACITY ?? null,
       abandonGraceSeconds: v.ABANDON_GRACE_SECONDS ?? 90,
       cloudProjectId: v.K6_CLOUD_PROJECT_ID ?? null,
       cloudLoadZones: v.K6_CLOUD_LOAD_ZONES ? v.K6_CLOUD_LOAD_ZONES.split(",").map((z) => z.trim()) : [],

@@ -10,6 +10,7 @@ export const CUSTOM_METRICS = {
   payment_latency: "trend",
   reserve_failures: "rate",
   sold_out: "rate",
+  payment_failures: "rate",
   reserve_errors: "counter",
   retries: "counter",
   idempotent_replays: "counter",

@@ -1,4 +1,4 @@
-// Small steps every scenario shares: a human pause and a tier to aim at.
+// Small steps every scenario shares: a human pause, a tier to aim at, and a weighted coin.
 import { sleep } from "k6";
 import type { LoadConfig } from "../lib/config.ts";
 
@@ -7,6 +7,12 @@ export function think(cfg: LoadConfig): void {
   if (cfg.thinkTime > 0) sleep(cfg.thinkTime * (0.5 + Math.random()));
 }
 
+/** Spreads buyers evenly at random over the event's tiers. */
 export function pickTier(tierIds: readonly string[]): string {
   return tierIds[Math.floor(Math.random() * tierIds.length)]!;
+}
+
+/** True with probability `ratio` (0 never, 1 always). */
+export function chance(ratio: number): boolean {
+  return Math.random() < ratio;
 }

@@ -1,6 +1,7 @@
 // Proves the k6 doubles and runner themselves with the hand-written probe bundle: every double
-// behaves as k6 documents it, the lifecycle runs over several VUs, thresholds and exit codes follow
-// k6 (0, 99, 104, 107, 108), handleSummary files land like k6 writes them.
+// behaves as k6 documents it, the lifecycle runs over several concurrent VUs, thresholds and exit
+// codes follow k6 (0, 99, 104, 107, 108), handleSummary files land like k6 writes them; and with the
+// overlap fixture that VUs and http.batch() really put requests in flight at the same time.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
@@ -13,6 +14,9 @@ import { openDatabase, freePort, type Database } from "../target/database.ts";
 import { runK6, count, type K6RunOptions } from "./support/k6-runner.ts";
 
 const PROBE = fileURLToPath(new URL("./k6-doubles/fixtures/probe.js", import.meta.url));
+const OVERLAP = fileURLToPath(new URL("./k6-doubles/fixtures/overlap.js", import.meta.url));
+/** A /meet request is released once that many are in flight, or after this long on its own. */
+const MEET_DEADLINE_MS = 5_000;
 const SECRET = "probe-secret";
 
 let db: Database;
@@ -21,6 +25,33 @@ let baseUrl = "";
 let deadUrl = "";
 let work = "";
 
+/** /meet?key=K&n=N: holds requests until N of key K have arrived, then lets every one through. */
+interface Meeting {
+  arrived: number;
+  inFlight: number;
+  maxInFlight: number;
+  release: (() => void)[];
+}
+const meetings = new Map<string, Meeting>();
+
+function meet(url: URL, res: import("node:http").ServerResponse): void {
+  const key = url.searchParams.get("key") ?? "";
+  const n = Number(url.searchParams.get("n"));
+  const m = meetings.get(key) ?? { arrived: 0, inFlight: 0, maxInFlight: 0, release: [] };
+  meetings.set(key, m);
+  m.arrived += 1;
+  m.inFlight += 1;
+  m.maxInFlight = Math.max(m.maxInFlight, m.inFlight);
+  const answer = () => {
+    clearTimeout(deadline);
+    m.inFlight -= 1;
+    res.writeHead(200, { "content-type": "text/plain" }).end("met");
+  };
+  const deadline = setTimeout(answer, MEET_DEADLINE_MS);
+  m.release.push(answer);
+  if (m.arrived >= n) m.release.splice(0).forEach((go) => go());
+}
+
 before(async () => {
   db = await openDatabase({ port: 0, fast: true, migrate: false });
   server = createServer((req, res) => {
@@ -28,6 +59,11 @@ before(async () => {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const raw = Buffer.concat(chunks).toString("utf8");
+      const url = new URL(req.url ?? "/", "http://probe");
+      if (url.pathname === "/meet") {
+        meet(url, res);
+        return;
+      }
       if (req.url === "/text") {
         res.writeHead(200, { "content-type": "text/plain" }).end("plain text");
         return;
@@ -81,7 +117,7 @@ test("a healthy probe run passes every check and threshold and writes its summar
   }
   assert.equal(count(r, "iterations"), 12);
   assert.equal(count(r, "http_reqs"), 60, "five requests per iteration");
-  assert.equal(count(r, "probe_vu{vu:3}"), 4);
+  assert.ok(count(r, "probe_vu{vu:1}") > 0 && count(r, "probe_vu{vu:3}") > 0, "every VU takes shared iterations");
   assert.equal(r.metrics["http_req_failed{name:refused}"]?.values.rate, 1);
   assert.equal(r.metrics.probe_latency?.values.count, 12);
   assert.ok((r.metrics.probe_latency?.values["p(99.9)"] ?? -1) > 0);
@@ -105,7 +141,9 @@ test("metrics added in teardown count toward thresholds: exit 99", async () => {
 test("abortOnFail stops the iterations, teardown still runs: exit 99", async () => {
   const r = await probe("abort-on-fail");
   assert.equal(r.exitCode, 99);
-  assert.equal(count(r, "iterations"), 3);
+  // Iteration 2 crosses it; iterations other VUs began meanwhile still finish, as in k6.
+  const done = count(r, "iterations");
+  assert.ok(done >= 3 && done < 12, `iterations: ${done}`);
   assert.ok(r.checks.some((c) => c.path.startsWith("::teardown::")));
 });
 
@@ -136,4 +174,24 @@ test("a plain k6 refuses k6/x/sql, and a missing summary folder is logged like k
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.summaryError ?? "", /could not open 'missing\/summary.json': open missing\/summary.json: no such file or directory/);
   assert.match(r.stderr, /failed to handle the end-of-test summary/);
+});
+
+test("VUs run concurrently: requests of different VUs are in flight at the same time", async () => {
+  const r = await runK6(OVERLAP, { vus: 4, iterations: 8, env: { BASE_URL: baseUrl, KEY: "vus", MEET: "4" } });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(meetings.get("vus")?.maxInFlight, 4, "all four VUs met at the endpoint");
+  assert.ok((r.metrics.http_req_duration?.values.max ?? Infinity) < MEET_DEADLINE_MS, "no request waited alone for the deadline");
+  assert.equal(count(r, "iterations"), 8);
+});
+
+test("http.batch() sends its requests in parallel, at most batchPerHost (default 6) to one host", async () => {
+  const byDefault = await runK6(OVERLAP, { vus: 1, iterations: 1, env: { BASE_URL: baseUrl, KEY: "batch6", MEET: "6", MODE: "batch" } });
+  assert.equal(byDefault.exitCode, 0, byDefault.stderr);
+  assert.equal(meetings.get("batch6")?.maxInFlight, 6);
+  const two = await runK6(OVERLAP, {
+    vus: 1, iterations: 1, env: { BASE_URL: baseUrl, KEY: "batch2", MEET: "2", MODE: "batch", BATCH_PER_HOST: "2" },
+  });
+  assert.equal(two.exitCode, 0, two.stderr);
+  assert.equal(meetings.get("batch2")?.maxInFlight, 2);
+  assert.equal(count(two, "http_reqs"), 10);
 });

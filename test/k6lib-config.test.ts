@@ -114,3 +114,18 @@ test("hosts: loopback detection ignores credentials and ports", () => {
   assert.equal(isLoopbackUrl("https://127.0.0.1.evil.com"), false);
   assert.equal(isLoopbackUrl("https://abcd.supabase.co"), false);
 });
+
+test("drop behaviours: on by default at small ratios, tunable, and bad values named with their fix", () => {
+  const defaults = loadConfig({});
+  assert.deepEqual(
+    [defaults.webhookRedeliveryRatio, defaults.doubleClickRatio, defaults.secondTabRatio, defaults.botRatio, defaults.botSessions, defaults.saleOpensIn, defaults.eventCapacity],
+    [0.1, 0.05, 0.05, 0.02, 4, 0, null],
+  );
+  const tuned = loadConfig({ WEBHOOK_REDELIVERY_RATIO: "1", DOUBLE_CLICK_RATIO: "0", BOT_SESSIONS: "6", SALE_OPENS_IN: "1.5", EVENT_CAPACITY: "14" });
+  assert.deepEqual([tuned.webhookRedeliveryRatio, tuned.doubleClickRatio, tuned.botSessions, tuned.saleOpensIn, tuned.eventCapacity], [1, 0, 6, 1.5, 14]);
+  const bad = parseConfig({ SECOND_TAB_RATIO: "2", BOT_SESSIONS: "1", EVENT_CAPACITY: "0" });
+  assert.equal(bad.ok, false);
+  if (bad.ok) return;
+  assert.deepEqual(bad.problems.map((p) => p.split(":")[0]), ["SECOND_TAB_RATIO", "BOT_SESSIONS", "EVENT_CAPACITY"]);
+  assert.match(bad.problems[0]!, /from 0 to 1.*SECOND_TAB_RATIO=0\.05/);
+});

@@ -7,6 +7,7 @@ import { hmac } from "k6/crypto";
 import http from "k6/http";
 import { backoffDelayMs, parseRetryAfter } from "../backoff.ts";
 import { classify, type Classification } from "../classify.ts";
+import { TAXONOMY } from "../errors.ts";
 import type { LoadConfig } from "../config.ts";
 import { isObject, parseJsonOrNull } from "../json.ts";
 import { WEBHOOK_SIGNATURE_HEADER } from "../local-target.ts";
@@ -90,37 +91,90 @@ export interface ReserveResult {
 // 409 is a legitimate answer under contention (sold out, hold exists): not an http_req_failed.
 const RESERVE_EXPECTED = http.expectedStatuses({ min: 200, max: 299 }, 409);
 
-/** One reserve attempt, nothing recorded: the raw call the retry loop and the idempotency replay share. */
-export function sendReserve(cfg: LoadConfig, body: string, idempotencyKey: string, expected = RESERVE_EXPECTED): Reply {
-  return post(`${cfg.supabaseUrl}/functions/v1/enhanced-checkout`, body, {
+function reserveParams(cfg: LoadConfig, idempotencyKey: string, expected: Params["responseCallback"]): Params {
+  return {
     headers: { ...keyHeaders(cfg.anonKey), "Idempotency-Key": idempotencyKey },
     tags: { name: "reserve" },
     responseCallback: expected,
-  });
+  };
 }
 
-/** Reserve (+ pending order) with retries; records reserve_latency per attempt, reserve_errors{code}, retries, failures and sold-out. */
-export function reserve(cfg: LoadConfig, request: ReserveRequest, idempotencyKey: string = uuid()): ReserveResult {
-  const body = JSON.stringify(request);
-  let attempt = 0;
-  for (;;) {
-    const reply = sendReserve(cfg, body, idempotencyKey);
+function reserveUrl(cfg: LoadConfig): string {
+  return `${cfg.supabaseUrl}/functions/v1/enhanced-checkout`;
+}
+
+/** One reserve attempt, nothing recorded: the raw call the retry loop and the idempotency replay share. */
+export function sendReserve(cfg: LoadConfig, body: string, idempotencyKey: string, expected = RESERVE_EXPECTED): Reply {
+  return post(reserveUrl(cfg), body, reserveParams(cfg, idempotencyKey, expected));
+}
+
+/**
+ * Records a first answer, retries it (same key) while it is retryable, and records the final outcome.
+ * `legitimate` names error codes that are the expected answer here (HOLD_EXISTS for the second click of
+ * a double-click): counted in reserve_errors{code}, never in reserve_failures.
+ */
+function settleReserve(cfg: LoadConfig, body: string, idempotencyKey: string, first: Reply, legitimate: readonly string[] = []): ReserveResult {
+  let reply = first;
+  for (let attempt = 0; ; attempt++) {
     const classification = classify(reply);
     m.reserveLatency.add(reply.durationMs);
     if (classification.code !== null) m.reserveErrors.add(1, { code: classification.code });
     if (classification.retryable && attempt < cfg.maxRetries) {
       m.retries.add(1);
       sleep(backoffDelayMs(attempt, Math.random, parseRetryAfter(header(reply, "Retry-After"))) / 1000);
-      attempt++;
+      reply = sendReserve(cfg, body, idempotencyKey);
       continue;
     }
-    m.reserveFailures.add(classification.outcome === "error");
+    const expected = classification.code !== null && legitimate.includes(classification.code);
+    m.reserveFailures.add(classification.outcome === "error" && !expected);
     m.soldOut.add(classification.outcome === "sold_out");
     check(reply, {
       "reserve: status 200 or 409": (r) => r.status === 200 || r.status === 409,
       "reserve: has session_url or error": (r) => typeof bodyField(r, "session_url") === "string" || typeof bodyField(r, "error") === "string",
     });
     return { reply, classification, idempotencyKey, body };
+  }
+}
+
+/** Reserve (+ pending order) with retries; records reserve_latency per attempt, reserve_errors{code}, retries, failures and sold-out. */
+export function reserve(cfg: LoadConfig, request: ReserveRequest, idempotencyKey: string = uuid()): ReserveResult {
+  const body = JSON.stringify(request);
+  return settleReserve(cfg, body, idempotencyKey, sendReserve(cfg, body, idempotencyKey));
+}
+
+/**
+ * Several reserves sent at the same instant (http.batch), each with its own Idempotency-Key: a
+ * double-clicked button (the same request twice) or a scalper bot's burst of sessions. `legitimate`
+ * names the error codes that are the correct answer for some of them (HOLD_EXISTS for a second click).
+ */
+export function reserveAtOnce(cfg: LoadConfig, requests: readonly ReserveRequest[], legitimate: readonly string[] = []): ReserveResult[] {
+  const bodies = requests.map((r) => JSON.stringify(r));
+  const keys = bodies.map(() => uuid());
+  const replies = http.batch(bodies.map((body, i) => ({ method: "POST", url: reserveUrl(cfg), body, params: reserveParams(cfg, keys[i]!, RESERVE_EXPECTED) })));
+  return replies.map((res, i) => settleReserve(cfg, bodies[i]!, keys[i]!, toReply(res), legitimate));
+}
+
+/** A double-clicked "reserve": at most one click may take a hold; the other's HOLD_EXISTS is correct. */
+export function reserveDoubleClick(cfg: LoadConfig, request: ReserveRequest): ReserveResult[] {
+  return reserveAtOnce(cfg, [request, request], [TAXONOMY.HOLD_EXISTS]);
+}
+
+/**
+ * The buyer resumes checkout of its hold from a second tab while the first is still open: two concurrent
+ * `enhanced-checkout {event_id, hold_id, session_id}`. Both must land on the order the hold already has.
+ */
+export function resumeInSecondTab(cfg: LoadConfig, eventId: string, holdId: string, sessionId: string, orderId: string): void {
+  const body = JSON.stringify({ event_id: eventId, hold_id: holdId, session_id: sessionId });
+  const tabs = http.batch(
+    [uuid(), uuid()].map((key) => ({ method: "POST", url: reserveUrl(cfg), body, params: { ...reserveParams(cfg, key, undefined), tags: { name: "second_tab" } } })),
+  );
+  for (const res of tabs) {
+    const reply = toReply(res);
+    m.checkoutLatency.add(reply.durationMs);
+    check(reply, {
+      "second tab: status 200": (r) => r.status === 200,
+      "second tab: same order as the first tab": (r) => bodyField(r, "order_id") === orderId,
+    });
   }
 }
 
@@ -137,18 +191,34 @@ export function checkout(cfg: LoadConfig, sessionUrl: string): Reply {
   return reply;
 }
 
-/** The payment provider's webhook: body signed with HMAC-SHA256 of WEBHOOK_SECRET. */
-export function pay(cfg: LoadConfig, orderId: string): Reply {
-  const body = JSON.stringify({ id: `evt_${uuid()}`, type: "checkout.session.completed", data: { order_id: orderId } });
-  const signature = `sha256=${hmac("sha256", cfg.webhookSecret, body, "hex")}`;
-  const reply = post(`${cfg.supabaseUrl}/functions/v1/payment-webhook`, body, {
-    headers: { ...keyHeaders(cfg.anonKey), [WEBHOOK_SIGNATURE_HEADER]: signature },
-    tags: { name: "payment" },
-  });
+/** One delivery's verdict: paid (first time or replay), recorded in payment_latency/payment_failures and checks. */
+function recordPayment(reply: Reply): boolean {
   m.paymentLatency.add(reply.durationMs);
+  const paid = reply.status === 200 && bodyField(reply, "status") === "paid";
+  m.paymentFailures.add(!paid);
   check(reply, {
     "payment: status 200": (r) => r.status === 200,
     "payment: order paid": (r) => bodyField(r, "status") === "paid",
   });
-  return reply;
+  return paid;
+}
+
+/**
+ * The payment provider's webhook: body signed with HMAC-SHA256 of WEBHOOK_SECRET. Providers deliver at
+ * least once; with `redeliver` the same event arrives twice at once (http.batch), and exactly one of the
+ * two may be the first payment: the other must answer as a replay.
+ */
+export function pay(cfg: LoadConfig, orderId: string, redeliver = false): boolean {
+  const body = JSON.stringify({ id: `evt_${uuid()}`, type: "checkout.session.completed", data: { order_id: orderId } });
+  const signature = `sha256=${hmac("sha256", cfg.webhookSecret, body, "hex")}`;
+  const url = `${cfg.supabaseUrl}/functions/v1/payment-webhook`;
+  const params: Params = { headers: { ...keyHeaders(cfg.anonKey), [WEBHOOK_SIGNATURE_HEADER]: signature }, tags: { name: "payment" } };
+  if (!redeliver) return recordPayment(post(url, body, params));
+
+  const replies = http.batch([0, 1].map(() => ({ method: "POST", url, body, params }))).map(toReply);
+  const outcomes = replies.map(recordPayment);
+  check(replies, {
+    "payment: a duplicate delivery charges once": (rs) => rs.filter((r) => bodyField(r, "replay") === false).length === 1,
+  });
+  return outcomes.some(Boolean);
 }

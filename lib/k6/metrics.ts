@@ -8,6 +8,7 @@ export const checkoutLatency = new Trend("checkout_latency", true);
 export const paymentLatency = new Trend("payment_latency", true);
 export const reserveFailures = new Rate("reserve_failures");
 export const soldOut = new Rate("sold_out");
+export const paymentFailures = new Rate("payment_failures");
 export const reserveErrors = new Counter("reserve_errors");
 export const retries = new Counter("retries");
 export const idempotentReplays = new Counter("idempotent_replays");

@@ -14,6 +14,8 @@ export interface SetupData {
   holdSeconds: number | null;
   /** False when EVENT_ID/TIER_ID were given: the event belongs to the user. */
   created: boolean;
+  /** Epoch ms at which the drop opens (SALE_OPENS_IN after setup); VUs wait for it before their first click. */
+  opensAt: number;
 }
 
 export function abort(cfg: LoadConfig, message: string): never {
@@ -49,14 +51,17 @@ function setupFailure(cfg: LoadConfig, status: number, text: string): string {
 
 export function setupRun(cfg: LoadConfig, bundle: BundleName): SetupData {
   checkHealth(cfg);
+  const opensAt = Date.now() + cfg.saleOpensIn * 1000;
   if (cfg.eventId !== null) {
-    return { eventId: cfg.eventId, tierIds: cfg.tierIds, totalTickets: null, holdSeconds: cfg.holdSeconds, created: false };
+    return { eventId: cfg.eventId, tierIds: cfg.tierIds, totalTickets: null, holdSeconds: cfg.holdSeconds, created: false, opensAt };
   }
   const shape = SCENARIOS[BUNDLES[bundle].scenario].event;
   const reply = rpc(cfg, "load_test_setup", {
     p_tier_count: cfg.tierCount ?? shape.tiers,
     p_tickets_per_tier: cfg.ticketsPerTier ?? shape.ticketsPerTier,
     p_hold_seconds: cfg.holdSeconds ?? shape.holdSeconds,
+    // Only when asked for, so a database whose load_test_setup predates the cap still answers.
+    ...(cfg.eventCapacity !== null ? { p_event_capacity: cfg.eventCapacity } : {}),
     p_name: `k6 ${bundle}`,
   });
   if (reply.status !== 200) abort(cfg, setupFailure(cfg, reply.status, reply.text));
@@ -73,5 +78,6 @@ export function setupRun(cfg: LoadConfig, bundle: BundleName): SetupData {
     totalTickets: Number.isFinite(total) ? total : null,
     holdSeconds: Number.isFinite(hold) ? hold : null,
     created: true,
+    opensAt,
   };
 }

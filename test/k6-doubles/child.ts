@@ -1,25 +1,22 @@
 // The simulated `k6 run`: one child process per run (so the test process that serves the target is
-// never the one blocked in Atomics.wait). Runs init → setup → iterations over several VUs (each its
-// own module instance) → teardown → thresholds → handleSummary, with k6's exit codes, and writes a
-// machine-readable result for test/support/k6-runner.ts.
+// never the one blocked in Atomics.wait). Its main thread is VU 0 (options, setup, teardown,
+// handleSummary); every VU is a worker thread with its own module instance (vu-pool.ts), so VUs run
+// concurrently as in k6. Lifecycle: init → setup → iterations → teardown → thresholds →
+// handleSummary, with k6's exit codes, and a machine-readable result for test/support/k6-runner.ts.
 import { readFileSync, writeFileSync } from "node:fs";
-import { register } from "node:module";
-import { resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Buffer } from "node:buffer";
-import { builtin, emit, registerBuiltins, runtime, TestAbort, type ScenarioState } from "./runtime.ts";
+import { bootK6, describe, hookData, registerHooks, stderr, type Exports, type RuntimeConfig } from "./environment.ts";
+import { compileDoubles } from "./compile.ts";
+import { builtin, emit, runtime, TestAbort } from "./runtime.ts";
 import { InvalidThreshold, parseThresholds, passes, type Threshold } from "./thresholds.ts";
 import { buildSummaryData, textSummary, type SummaryData } from "./summary.ts";
 import { parseForK6 } from "./gate.ts";
-import "./sync.ts";
+import { VuPool } from "./vu-pool.ts";
+import type { ScenarioPlan } from "./vu-protocol.ts";
 
-export interface ChildConfig {
-  bundle: string;
-  env: Record<string, string>;
-  vus: number;
+export interface ChildConfig extends RuntimeConfig {
+  /** Iterations per scenario, shared by all VUs. */
   iterations: number;
-  xk6Sql: boolean;
-  sleepScale: number;
   resultPath: string;
 }
 
@@ -38,54 +35,14 @@ const EXIT = { ok: 0, thresholds: 99, invalidConfig: 104, scriptException: 107, 
 
 const proc: NodeJS.Process = process;
 const config = JSON.parse(proc.argv[2]!) as ChildConfig;
-const stderr = (line: string) => proc.stderr.write(line + "\n");
 const iterationErrors: string[] = [];
-
-function describe(err: unknown): string {
-  if (proc.env.K6H_DEBUG) return String((err as Error).stack);
-  return err instanceof Error ? `${err.name === "Error" ? "" : err.name + ": "}${err.message}` : String(err);
-}
-
-// k6's console writes log lines to stderr; stdout carries only the summary.
-for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-  console[level] = (...args: unknown[]) =>
-    stderr(`level=${level === "log" ? "info" : level} msg=${JSON.stringify(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" "))} source=console`);
-}
-
-const doubles = (name: string) => pathToFileURL(resolvePath(import.meta.dirname, name)).href;
-const modules: Record<string, string> = {
-  k6: doubles("k6.ts"),
-  "k6/http": doubles("http.ts"),
-  "k6/metrics": doubles("metrics.ts"),
-  "k6/execution": doubles("execution.ts"),
-  "k6/crypto": doubles("crypto.ts"),
-  "k6/encoding": doubles("encoding.ts"),
-  ...(config.xk6Sql ? { "k6/x/sql": doubles("sql.ts"), "k6/x/sql/driver/postgres": doubles("sql-driver-postgres.ts") } : {}),
-};
-const bundleUrl = pathToFileURL(config.bundle).href;
-register(pathToFileURL(resolvePath(import.meta.dirname, "hooks.mjs")).href, { data: { modules, bundleUrl } });
-// Load every double before the globals go, so their own imports still resolve.
-await Promise.all(Object.values(modules).map((url) => import(url)));
-
-// What k6 v0.49's runtime lacks, so a bundle relying on it fails here as it would there.
-for (const name of [
-  "process", "Buffer", "URL", "URLSearchParams", "TextEncoder", "TextDecoder", "structuredClone", "Intl", "btoa", "atob",
-  "setTimeout", "setInterval", "clearTimeout", "clearInterval", "setImmediate", "clearImmediate", "fetch", "crypto",
-  "global", "navigator", "queueMicrotask",
-]) {
-  Reflect.deleteProperty(globalThis, name);
-}
 const g = globalThis as Record<string, unknown>;
-
-type Exports = Record<string, unknown>;
-
-async function load(vu: number): Promise<Exports> {
-  runtime.stage = "init";
-  runtime.vuId = vu;
-  g.__VU = vu;
-  g.__ITER = 0;
-  return (await import(`${bundleUrl}?vu=${vu}`)) as Exports;
-}
+// VU threads need the doubles as JavaScript. Compiled before bootK6 removes the globals k6 lacks:
+// esbuild itself needs `process`.
+const compiled = await compileDoubles();
+const hooks = hookData(config);
+registerHooks(hooks);
+const load = await bootK6(config, hooks);
 
 function finish(result: Omit<ChildResult, "iterationErrors" | "warnings">): never {
   writeFileSync(config.resultPath, JSON.stringify({ ...result, iterationErrors, warnings: runtime.warnings }));
@@ -93,9 +50,7 @@ function finish(result: Omit<ChildResult, "iterationErrors" | "warnings">): neve
 }
 
 // 1. Init: the parser floor first (k6 exits 107 on a syntax error), then VU 0 (options, setup,
-//    teardown, handleSummary) and one instance per VU.
-g.__ENV = { ...config.env };
-registerBuiltins();
+//    teardown, handleSummary), then one worker per VU.
 try {
   parseForK6(readFileSync(config.bundle, "utf8"));
 } catch (err) {
@@ -103,18 +58,20 @@ try {
   finish({ exitCode: EXIT.scriptException, data: null, filesWritten: [], summaryError: null });
 }
 
+const initFailed = (err: unknown): never => {
+  const code = err instanceof TestAbort ? EXIT.scriptAborted : err instanceof InvalidThreshold ? EXIT.invalidConfig : EXIT.scriptException;
+  stderr(`level=error msg=${JSON.stringify(describe(err))} stage=init`);
+  return finish({ exitCode: code, data: null, filesWritten: [], summaryError: null });
+};
+
 let main: Exports;
-const instances = new Map<number, Exports>();
 let thresholds: Threshold[];
 try {
   main = await load(0);
   runtime.options = (main.options as Record<string, unknown> | undefined) ?? {};
   thresholds = parseThresholds(runtime.options.thresholds, runtime.metrics);
-  for (let vu = 1; vu <= config.vus; vu += 1) instances.set(vu, await load(vu));
 } catch (err) {
-  const code = err instanceof TestAbort ? EXIT.scriptAborted : err instanceof InvalidThreshold ? EXIT.invalidConfig : EXIT.scriptException;
-  stderr(`level=error msg=${JSON.stringify(describe(err))} stage=init`);
-  finish({ exitCode: code, data: null, filesWritten: [], summaryError: null });
+  initFailed(err);
 }
 
 interface ScenarioConfig {
@@ -123,15 +80,23 @@ interface ScenarioConfig {
   env?: Record<string, string>;
   tags?: Record<string, string>;
 }
-const scenarios: [string, ScenarioConfig][] = runtime.options.scenarios
-  ? Object.entries(runtime.options.scenarios as Record<string, ScenarioConfig>)
-  : [["default", { executor: "shared-iterations" }]];
-for (const [name, sc] of scenarios) {
-  const fn = sc.exec ?? "default";
-  if (typeof main![fn] !== "function") {
-    stderr(`level=error msg="executor ${name}: function '${fn}' not found in exports"`);
+const scenarios: ScenarioPlan[] = Object.entries(
+  (runtime.options.scenarios as Record<string, ScenarioConfig> | undefined) ?? { default: { executor: "shared-iterations" } },
+).map(([name, sc]) => ({ name, exec: sc.exec ?? "default", executor: sc.executor ?? "shared-iterations", env: sc.env ?? {}, tags: sc.tags ?? {} }));
+for (const sc of scenarios) {
+  if (typeof main![sc.exec] !== "function") {
+    stderr(`level=error msg="executor ${sc.name}: function '${sc.exec}' not found in exports"`);
     finish({ exitCode: EXIT.invalidConfig, data: null, filesWritten: [], summaryError: null });
   }
+}
+
+const aborting = thresholds!.filter((t) => t.abortOnFail);
+const abortOnFail = () => aborting.some((t) => !passes(t, runtime.metrics.get(t.metric)!, elapsed()));
+const pool = new VuPool(config, hookData(config, compiled), scenarios, config.iterations, aborting.length > 0 ? abortOnFail : null);
+const init = await pool.ready();
+if (!init.ok) {
+  await pool.stop();
+  initFailed(init.aborted ? new TestAbort(init.message) : new Error(init.message));
 }
 
 const runStarted = Date.now();
@@ -155,9 +120,6 @@ async function stagePart(stage: "setup" | "teardown", arg: unknown): Promise<unk
   }
 }
 
-const abortingThresholdFailed = () =>
-  thresholds!.some((t) => t.abortOnFail && !passes(t, runtime.metrics.get(t.metric)!, elapsed()));
-
 // 2. setup(), whose result reaches VUs and teardown as JSON (functions and classes do not survive).
 let setupData: unknown;
 try {
@@ -169,51 +131,20 @@ try {
   stderr(`level=error msg=${JSON.stringify(describe(err))} stage=setup`);
 }
 
-// 3. VU code: iterations shared round-robin over the VUs, per scenario.
+// 3. VU code: all VUs at once, each taking the next iteration of a scenario until the total is
+//    reached (shared-iterations). abortOnFail is judged after every iteration, before that VU goes on;
+//    k6 judges it every 2 s, so either way iterations other VUs already began still finish.
 if (setupOk) {
   emit(builtin("vus"), config.vus, {});
   emit(builtin("vus_max"), config.vus, {});
-  const perVu = new Map<number, number>();
-  outer: for (const [name, sc] of scenarios) {
-    const scenario: ScenarioState = { name, executor: sc.executor ?? "shared-iterations", iterationInTest: 0, tags: sc.tags ?? {} };
-    const vuIterations = new Map<number, number>();
-    for (let i = 0; i < config.iterations; i += 1) {
-      const vu = (i % config.vus) + 1;
-      const exports = instances.get(vu)!;
-      runtime.stage = "vu";
-      runtime.vuId = vu;
-      runtime.scenario = { ...scenario, iterationInTest: i };
-      runtime.vuIterationInScenario = vuIterations.get(vu) ?? 0;
-      runtime.vuIterationInInstance = perVu.get(vu) ?? 0;
-      runtime.groupStack = [];
-      g.__VU = vu;
-      g.__ITER = runtime.vuIterationInScenario;
-      g.__ENV = { ...config.env, ...(sc.env ?? {}) };
-      const started = performance.now();
-      try {
-        await (exports[sc.exec ?? "default"] as (data: unknown) => unknown)(setupData);
-      } catch (err) {
-        if (err instanceof TestAbort) {
-          exitCode = EXIT.scriptAborted;
-          stderr(`level=error msg=${JSON.stringify("test aborted: " + err.message)} scenario=${name}`);
-          break outer;
-        }
-        iterationErrors.push(`${name} vu=${vu} iter=${runtime.vuIterationInScenario}: ${describe(err)}`);
-        stderr(`level=error msg=${JSON.stringify(describe(err))} scenario=${name} source=stacktrace`);
-      }
-      const tags = { scenario: name, group: "", ...scenario.tags };
-      emit(builtin("iteration_duration"), performance.now() - started, tags);
-      emit(builtin("iterations"), 1, tags);
-      vuIterations.set(vu, runtime.vuIterationInScenario + 1);
-      perVu.set(vu, runtime.vuIterationInInstance + 1);
-      if (abortingThresholdFailed()) {
-        exitCode = EXIT.thresholds;
-        stderr(`level=error msg="thresholds on metrics have been crossed; aborting the test (abortOnFail)"`);
-        break outer;
-      }
-    }
-  }
-  g.__ENV = { ...config.env };
+  const outcome = await pool.run(setupData);
+  iterationErrors.push(...outcome.iterationErrors);
+  if (outcome.thresholdAborted) {
+    exitCode = EXIT.thresholds;
+    stderr(`level=error msg="thresholds on metrics have been crossed; aborting the test (abortOnFail)"`);
+  } else if (outcome.testAborted !== null) exitCode = EXIT.scriptAborted;
+  for (const crash of outcome.crashes) stderr(`level=error msg=${JSON.stringify("VU thread failed: " + crash)}`);
+  if (outcome.crashes.length > 0 && exitCode === EXIT.ok) exitCode = EXIT.scriptException;
   // 4. teardown(data) runs after aborts too (k6: "Aborting the test will not prevent the teardown()").
   try {
     await stagePart("teardown", setupData);
@@ -221,7 +152,7 @@ if (setupOk) {
     if (exitCode === EXIT.ok || exitCode === EXIT.thresholds) exitCode = err instanceof TestAbort ? EXIT.scriptAborted : EXIT.scriptException;
     stderr(`level=error msg=${JSON.stringify(describe(err))} stage=teardown`);
   }
-}
+} else await pool.stop();
 
 // 5. Thresholds over everything, teardown samples included.
 const durationMs = elapsed();

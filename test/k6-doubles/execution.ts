@@ -62,7 +62,7 @@ const instance = {
     return Date.now() - runtime.startedAt;
   },
   get vusActive(): number {
-    return 1;
+    return runtime.vus;
   },
 };
 

@@ -1,12 +1,15 @@
 // ESM loader hooks (module.register) for the simulated k6: maps the k6 module names to the doubles,
 // and refuses what k6 would refuse: unknown k6 modules (a plain k6 has no k6/x/*) and any
-// non-k6 import from the bundle itself (k6 cannot resolve npm packages).
+// non-k6 import from the bundle itself (k6 cannot resolve npm packages). In a VU thread, which has
+// no tsx, it also serves the doubles precompiled by compile.ts.
 let modules = {};
 let bundleUrl = "";
+let compiled = {};
 
 export async function initialize(data) {
   modules = data.modules;
   bundleUrl = data.bundleUrl;
+  compiled = data.compiled;
 }
 
 export async function resolve(specifier, context, nextResolve) {
@@ -25,6 +28,8 @@ export async function resolve(specifier, context, nextResolve) {
 
 // k6 treats every script as an ES module, wherever it lies and whatever package.json says.
 export async function load(url, context, nextLoad) {
+  const source = compiled[url.split("?")[0]];
+  if (source !== undefined) return { format: "module", source, shortCircuit: true };
   if (url.split("?")[0] === bundleUrl) {
     const result = await nextLoad(url, { ...context, format: "module" });
     return { ...result, format: "module", shortCircuit: true };

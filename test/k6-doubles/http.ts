@@ -192,8 +192,19 @@ function finish(prepared: Prepared, result: HttpResult): Response {
   return res;
 }
 
-function send(all: Prepared[]): Response[] {
-  const reply = callSync({ op: "http", requests: all.map((p) => p.spec) });
+/** k6 v0.49's defaults for options.batch and options.batchPerHost. */
+const BATCH_DEFAULTS = { batch: 20, batchPerHost: 6 };
+
+function batchLimit(name: keyof typeof BATCH_DEFAULTS): number {
+  const value = runtime.options[name] ?? BATCH_DEFAULTS[name];
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new Error(`options.${name} must be a whole number >= 0 (0 = unlimited), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function send(all: Prepared[], limits?: { total: number; perHost: number }): Response[] {
+  const reply = callSync({ op: "http", requests: all.map((p) => p.spec), ...(limits ? { limits } : {}) });
   if (reply.op !== "http") throw new Error("the I/O worker answered an HTTP request with " + reply.op);
   return reply.results.map((result, i) => finish(all[i]!, result));
 }
@@ -223,11 +234,12 @@ function batchItem(item: BatchItem): Prepared {
   throw new TypeError("http.batch(): each request must be a URL string, an array or an object");
 }
 
-/** Sends the requests concurrently, answers in the same shape (array or object) as given. */
+/** Sends the requests concurrently (within options.batch / batchPerHost), answers in the shape given. */
 export function batch(requests: BatchItem[] | Record<string, BatchItem>): Response[] | Record<string, Response> {
-  if (Array.isArray(requests)) return send(requests.map(batchItem));
+  const limits = { total: batchLimit("batch"), perHost: batchLimit("batchPerHost") };
+  if (Array.isArray(requests)) return send(requests.map(batchItem), limits);
   const keys = Object.keys(requests);
-  const responses = send(keys.map((k) => batchItem(requests[k]!)));
+  const responses = send(keys.map((k) => batchItem(requests[k]!)), limits);
   return Object.fromEntries(keys.map((k, i) => [k, responses[i]!]));
 }
 

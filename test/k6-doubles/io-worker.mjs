@@ -1,16 +1,16 @@
-// The worker thread behind sync.ts: performs HTTP requests with node:http (keep-alive, per-phase
-// timings, k6's error codes for refused connections and timeouts) and SQL with `pg`, answering
-// raw text so the postgres-driver double can reproduce lib/pq's type conversion. Plain JavaScript
+// The one worker thread behind sync.ts for a whole simulated k6 process: serves one link (port + flag)
+// per VU thread, performs HTTP requests with node:http (keep-alive, per-phase timings, k6's error
+// codes for refused connections and timeouts) and SQL with `pg` (connections kept per link, as each
+// VU has its own), answering raw text so the postgres-driver double can reproduce lib/pq's types. Plain JavaScript
 // because Node 20 does not apply tsx's loader to a worker's entry module; the message shapes are
 // typed in worker-protocol.ts.
 import http from "node:http";
 import https from "node:https";
 import { Buffer } from "node:buffer";
-import { workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import pg from "pg";
-const { port, flag } = workerData;
-const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
-const clients = new Map();
+// Each VU keeps its own connections, as k6 gives every VU its own transport.
+const newAgents = () => ({ "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) });
 // k6's error codes (lib/netext/httpext/error_codes.go) for what a loopback test can meet.
 function classify(err, timedOut) {
     if (timedOut)
@@ -35,7 +35,7 @@ function failed(error, errorCode, connecting, waiting) {
         bytesSent: 0, bytesReceived: 0,
     };
 }
-function doHttp(spec) {
+function doHttp(agents, spec) {
     return new Promise((resolve) => {
         const started = performance.now();
         let connected = started;
@@ -117,12 +117,60 @@ function doHttp(spec) {
         req.end(body ?? undefined);
     });
 }
+// http.batch(): all at once, but never more than limits.total in flight, nor limits.perHost to one
+// host:port (0 = no cap), taken in order as slots free up, like k6's batch workers.
+function doBatch(agents, specs, limits) {
+    if (!limits)
+        return Promise.all(specs.map((spec) => doHttp(agents, spec)));
+    const hostOf = (spec) => {
+        try {
+            return new URL(spec.url).host;
+        }
+        catch {
+            return "";
+        }
+    };
+    const results = new Array(specs.length);
+    const waiting = specs.map((spec, i) => ({ spec, i, host: hostOf(spec) }));
+    const perHost = new Map();
+    let inFlight = 0;
+    return new Promise((resolve) => {
+        let done = 0;
+        const pump = () => {
+            for (let k = 0; k < waiting.length;) {
+                const job = waiting[k];
+                const hostCount = perHost.get(job.host) ?? 0;
+                if ((limits.total > 0 && inFlight >= limits.total) || (limits.perHost > 0 && hostCount >= limits.perHost)) {
+                    k += 1;
+                    continue;
+                }
+                waiting.splice(k, 1);
+                inFlight += 1;
+                perHost.set(job.host, hostCount + 1);
+                void doHttp(agents, job.spec).then((result) => {
+                    results[job.i] = result;
+                    inFlight -= 1;
+                    perHost.set(job.host, perHost.get(job.host) - 1);
+                    done += 1;
+                    if (done === specs.length)
+                        resolve(results);
+                    else
+                        pump();
+                });
+            }
+        };
+        if (specs.length === 0)
+            resolve(results);
+        else
+            pump();
+    });
+}
 // lib/pq (the driver behind xk6-sql-driver-postgres) defaults to sslmode=require.
 function wantsSsl(url) {
     const mode = new URL(url).searchParams.get("sslmode") ?? "require";
     return mode !== "disable" && mode !== "allow" && mode !== "prefer";
 }
-async function client(db, url) {
+async function client(clients, db, url) {
     const existing = clients.get(db);
     if (existing)
         return existing;
@@ -140,13 +188,13 @@ async function client(db, url) {
     return c;
 }
 const rawText = { getTypeParser: () => (value) => value };
-async function handle(request) {
+async function handle(clients, agents, request) {
     switch (request.op) {
         case "http":
-            return { op: "http", results: await Promise.all(request.requests.map(doHttp)) };
+            return { op: "http", results: await doBatch(agents, request.requests, request.limits) };
         case "sql-query":
             try {
-                const c = await client(request.db, request.url);
+                const c = await client(clients, request.db, request.url);
                 const res = await c.query({ text: request.text, values: request.args, rowMode: "array", types: rawText });
                 const last = Array.isArray(res) ? res[res.length - 1] : res;
                 return {
@@ -168,10 +216,23 @@ async function handle(request) {
         }
     }
 }
-port.on("message", (request) => {
-    void handle(request).then((reply) => {
-        port.postMessage(reply);
-        Atomics.store(flag, 0, 1);
-        Atomics.notify(flag, 0);
+function serve(port, flag) {
+    const clients = new Map();
+    const agents = newAgents();
+    port.on("message", (request) => {
+        void handle(clients, agents, request).then((reply) => {
+            port.postMessage(reply);
+            Atomics.store(flag, 0, 1);
+            Atomics.notify(flag, 0);
+        });
     });
-});
+    // The VU thread is gone: its connections go with it.
+    port.on("close", () => {
+        agents["http:"].destroy();
+        agents["https:"].destroy();
+        for (const c of clients.values())
+            void c.end().catch(() => undefined);
+        clients.clear();
+    });
+}
+parentPort.on("message", ({ port, flag }) => serve(port, flag));

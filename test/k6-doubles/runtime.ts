@@ -1,7 +1,8 @@
-// The state one simulated k6 process shares between its module doubles (k6, k6/http, k6/metrics,
-// k6/execution, k6/x/sql) and the lifecycle driver in child.ts: which stage runs, which VU and
-// iteration, the group stack, and every metric sample. k6 keeps this in Go; here it lives in one
-// module so that each double stays small and the driver can read the samples back for thresholds.
+// The state one simulated k6 runtime (one thread: the child's main thread or one VU worker) shares
+// between its module doubles (k6, k6/http, k6/metrics, k6/execution, k6/x/sql) and its driver: which
+// stage runs, which VU and iteration, the group stack, and every metric sample. k6 keeps this in Go;
+// here it lives in one module so that each double stays small; VU workers ship their samples and
+// checks to the main thread (vu-protocol.ts), whose registry feeds thresholds and the summary.
 
 export type Stage = "init" | "setup" | "vu" | "teardown" | "summary";
 export type MetricType = "counter" | "gauge" | "rate" | "trend";
@@ -54,6 +55,8 @@ export const runtime = {
   vuTags: new Map<number, Tags>(),
   options: {} as Record<string, unknown>,
   startedAt: Date.now(),
+  /** How many VUs the run has (exec.instance.vusActive). */
+  vus: 1,
   sleepScale: 1,
   metrics: new Map<string, MetricDef>(),
   checks: new Map<string, CheckRecord>(),

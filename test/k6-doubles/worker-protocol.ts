@@ -32,7 +32,8 @@ export interface SqlField {
 }
 
 export type WorkerRequest =
-  | { op: "http"; requests: HttpRequestSpec[] }
+  /** limits: http.batch()'s parallelism caps (k6 options batch / batchPerHost; 0 = no cap); absent for one request. */
+  | { op: "http"; requests: HttpRequestSpec[]; limits?: { total: number; perHost: number } }
   | { op: "sql-query"; db: number; url: string; text: string; args: unknown[] }
   | { op: "sql-close"; db: number };
 

@@ -1,6 +1,7 @@
 // Runs a real dist/*.js bundle the way `k6 run` would, without a k6 binary: a child Node process
-// (test/k6-doubles/child.ts) with the k6 modules mapped to doubles, several VUs, the full
-// lifecycle, thresholds and handleSummary. The caller's process stays free to serve the target.
+// (test/k6-doubles/child.ts) with the k6 modules mapped to doubles, several concurrent VUs (one worker
+// thread each), the full lifecycle, thresholds and handleSummary. The caller's process stays free to
+// serve the target.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,15 +13,15 @@ import type { SummaryData, SummaryMetric } from "../k6-doubles/summary.ts";
 export interface K6RunOptions {
   /** The only variables the script sees in __ENV (like `k6 run -e K=V`; the system env is not passed). */
   env?: Record<string, string>;
-  /** Simulated VUs, each with its own module instance (default 3). */
+  /** Simulated VUs, each its own thread and module instance, all running at once (default 3). */
   vus?: number;
-  /** Iterations per scenario, shared round-robin over the VUs (default 20); overrides the script's executors. */
+  /** Iterations per scenario, shared by the VUs: each takes the next until the total is reached (default 20); overrides the script's executors. */
   iterations?: number;
   /** Offer k6/x/sql like an xk6-sql build of k6; a plain k6 refuses the import (default false). */
   xk6Sql?: boolean;
   /** Where handleSummary's relative paths land (default: this process's cwd). */
   cwd?: string;
-  /** Multiplies sleep() durations; 0 skips think time (default 0). */
+  /** Multiplies sleep() durations: 0 skips them, 0.01 keeps a 1 s pause as 10 ms, 1 is real time (default 0). */
   sleepScale?: number;
   /** Kill the run after this long (default 120 s); the result then has exitCode -1. */
   timeoutMs?: number;
