@@ -130,7 +130,8 @@ export const FAULTS: readonly Fault[] = [
     replaces: "cleanup_expired_holds()",
     caughtBy: ["active_holds_match_reserved"],
     httpReachable: true,
-    workload: short({ script: "mix", holdSeconds: 1 }),
+    // 100 seats: with 10, all ten buyers keep their holds (no abandonment to expire) about one run in ten.
+    workload: short({ script: "mix", holdSeconds: 1, tickets: 100 }),
     // Needs the target's cleanup job running within the hold lifetime (the test runs it every 250 ms).
     k6: {
       bundle: "abandonment", env: { ...QUIET, HOLD_SECONDS: "1", ABANDON_GRACE_SECONDS: "4" }, vus: 3, iterations: 9,
@@ -155,8 +156,7 @@ export const FAULTS: readonly Fault[] = [
     replaces: "try_reserve(uuid, integer, text, uuid)",
     caughtBy: ["event_capacity_respected", "reservations_within_inventory"],
     httpReachable: true,
-    // READ COMMITTED, where the reference's event lock holds; under REPEATABLE READ the reference itself
-    // exceeds the cap (its count reads the snapshot taken before the lock; see docs/race-lab.md).
+    // READ COMMITTED: the fault's unlocked count needs no snapshot help to go wrong there.
     workload: short({ script: "reserve", tiers: 4, tickets: 10, capacity: 10 }),
     // One cap per event, so one boundary per run: a cap of 14 lets the two cold first bursts (12 seats)
     // through and has warm bursts race for the last 2 (a cap the first burst meets is caught 1 run in 2;
