@@ -113,7 +113,7 @@ const FIELDS = {
   },
   DATABASE_URL: {
     schema: matching(PG_URL),
-    fix: "must be a PostgreSQL connection string, e.g. postgresql://postgres:PASSWORD@db.abcd.supabase.co:5432/postgres",
+    fix: "must be a PostgreSQL connection string, e.g. postgresql://postgres:<password>@db.<project-ref>.supabase.co:5432/postgres",
   },
   WEBHOOK_SECRET: { schema: optionalText, fix: "" },
   PAY_RATIO: { schema: numberIn(0, 1), fix: "must be a number from 0 to 1 (share of checkouts that pay; 0 skips the payment webhook), e.g. PAY_RATIO=0.7" },

@@ -22,7 +22,7 @@ function cfg(resultsDir: string | null) {
     SUPABASE_URL: "https://abcd.supabase.co",
     SUPABASE_ANON_KEY: ANON,
     SUPABASE_SERVICE_ROLE_KEY: SERVICE,
-    DATABASE_URL: `postgresql://postgres:${DB_PASSWORD}@db.abcd.supabase.co:5432/postgres`,
+    DATABASE_URL: `postgresql://postgres:${DB_PASSWORD}@db.abcd.example.com:5432/postgres`,
     ...(resultsDir ? { RESULTS_DIR: resultsDir } : {}),
   });
   assert.ok(r.ok);
