@@ -5,7 +5,8 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { CONFIG_VARIABLES } from "../lib/config.ts";
-import { checkConfig, checkGuard, CliExit, EXIT_USAGE, parseBundleArg, requireK6, runCli } from "./k6-common.ts";
+import { CliExit, runCli } from "./exit.ts";
+import { checkConfig, checkGuard, EXIT_USAGE, parseBundleArg, requireK6 } from "./k6-common.ts";
 import { bundlePath, ensureBuilt, ROOT } from "./k6-dist.ts";
 
 async function main(): Promise<number> {

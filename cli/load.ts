@@ -7,7 +7,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { redactText } from "../lib/redact.ts";
 import { startTarget, type Target } from "../target/index.ts";
-import { checkConfig, checkGuard, CliExit, parseBundleArg, requireK6, runCli } from "./k6-common.ts";
+import { CliExit, runCli } from "./exit.ts";
+import { checkConfig, checkGuard, parseBundleArg, requireK6 } from "./k6-common.ts";
 import { bundlePath, ensureBuilt, ROOT } from "./k6-dist.ts";
 import { describePlan } from "./k6-plan.ts";
 

@@ -8,7 +8,8 @@ import { configSecrets, redactText } from "../lib/redact.ts";
 import { rowsToOutcomes } from "../lib/summary-model.ts";
 import { renderCapacitySection, renderInvariantSection } from "../lib/summary-text.ts";
 import { capacityChecks, parseCapacity, parseInvariantRows } from "../lib/teardown-checks.ts";
-import { checkConfig, CliExit, EXIT_USAGE, runCli } from "./k6-common.ts";
+import { CliExit, runCli } from "./exit.ts";
+import { checkConfig, EXIT_USAGE } from "./k6-common.ts";
 
 class NeverConnect {
   constructor() {

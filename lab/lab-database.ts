@@ -3,7 +3,7 @@
 // even when the user presses Ctrl-C.
 import pg from "pg";
 import { openDatabase, type Database } from "../target/database.ts";
-import { ToolError } from "./cli-kit.ts";
+import { CliExit } from "../cli/exit.ts";
 
 export async function openLabDatabase(): Promise<Database> {
   const external = process.env.DATABASE_URL;
@@ -31,7 +31,7 @@ export async function requireFunctions(databaseUrl: string, names: string[]): Pr
   try {
     await client.connect();
   } catch (err) {
-    throw new ToolError(`cannot connect to the database: ${(err as Error).message}`);
+    throw new CliExit(`cannot connect to the database: ${(err as Error).message}`);
   }
   try {
     const r = await client.query<{ proname: string }>(
@@ -40,7 +40,7 @@ export async function requireFunctions(databaseUrl: string, names: string[]): Pr
     );
     const missing = names.filter((n) => !r.rows.some((row) => row.proname === n));
     if (missing.length) {
-      throw new ToolError(
+      throw new CliExit(
         `the database lacks ${missing.join(", ")}: apply supabase/migrations first (supabase db push, or psql -f each file in order)`,
       );
     }

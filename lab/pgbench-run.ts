@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ToolError } from "./cli-kit.ts";
+import { CliExit } from "../cli/exit.ts";
 import { toolConnection } from "./connection.ts";
 import { parsePgbenchReport, type PgbenchReport } from "./pgbench-report.ts";
 import type { Isolation, ScriptName } from "./race-options.ts";
@@ -20,11 +20,11 @@ export function findPgbench(): string {
     ? existsSync(override) ? override : undefined
     : (["/usr/bin/pgbench", "/usr/local/bin/pgbench", "/opt/homebrew/opt/libpq/bin/pgbench"].find((c) => existsSync(c)) ??
       fromPath("pgbench"));
-  if (!found) throw new ToolError(`pgbench was not found${override ? ` at PGBENCH=${override}` : ""}; ${INSTALL_HINT}`, EXIT_MISSING_TOOL);
+  if (!found) throw new CliExit(`pgbench was not found${override ? ` at PGBENCH=${override}` : ""}; ${INSTALL_HINT}`, EXIT_MISSING_TOOL);
   const version = spawnSync(found, ["--version"], { encoding: "utf8" }).stdout ?? "";
   const major = Number(/(\d+)\./.exec(version)?.[1] ?? 0);
   if (major < 15) {
-    throw new ToolError(`${found} is pgbench ${major || "?"}; the race lab needs 15+ (--max-tries); ${INSTALL_HINT}`, EXIT_MISSING_TOOL);
+    throw new CliExit(`${found} is pgbench ${major || "?"}; the race lab needs 15+ (--max-tries); ${INSTALL_HINT}`, EXIT_MISSING_TOOL);
   }
   return found;
 }
@@ -101,7 +101,7 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
   if (report.processed === 0 && report.tps === null && !report.runAborted) {
     // pgbench could not even start (connection refused, bad script): its own message says why.
     const reason = stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join("; ");
-    throw new ToolError(`pgbench did not run (exit ${exitCode}): ${reason || "no output"}`);
+    throw new CliExit(`pgbench did not run (exit ${exitCode}): ${reason || "no output"}`);
   }
   return { exitCode, report, stdout, stderr };
 }

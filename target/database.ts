@@ -9,7 +9,7 @@ import { LOCAL_DB_PASSWORD, LOCAL_DB_PORT } from "../lib/local-target.ts";
 import { migrate } from "./migrate.ts";
 
 export interface Database {
-  /** Connection string, with password: never print it, use `redactUrl`. */
+  /** Connection string, with password: never print it, pass it through `redactText` (lib/redact.ts). */
   url: string;
   /** True when DATABASE_URL named an existing server and nothing was started. */
   external: boolean;
@@ -32,10 +32,6 @@ export interface DatabaseOptions {
 }
 
 export const DEFAULT_DATA_DIR = path.resolve(".data/postgres");
-
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, "//$1:***@");
-}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

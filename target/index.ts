@@ -8,7 +8,8 @@ import { createApp } from "./app.ts";
 import { signKey } from "./auth.ts";
 import { startCleanup } from "./cleanup.ts";
 import { configFromEnv, type Isolation } from "./config.ts";
-import { openDatabase, redactUrl } from "./database.ts";
+import { redactText } from "../lib/redact.ts";
+import { openDatabase } from "./database.ts";
 import { isConnectionFailure } from "./http-errors.ts";
 import { createDb, type Db } from "./db.ts";
 
@@ -84,7 +85,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
   }).catch((err: unknown) => {
     if (databaseUrl && isConnectionFailure(err)) {
       throw new Error(
-        `cannot reach the database in DATABASE_URL (${redactUrl(databaseUrl)}): ${(err as Error).message}; ` +
+        `cannot reach the database in DATABASE_URL (${redactText(databaseUrl)}): ${(err as Error).message}; ` +
           "check that it is running, or unset DATABASE_URL to use the embedded PostgreSQL",
       );
     }

@@ -2,8 +2,9 @@
 // .data/postgres between runs. Prints the variables every other command reads, and on Ctrl-C or
 // SIGTERM takes everything down (HTTP server, cleanup timer, pool, PostgreSQL) before exiting.
 import path from "node:path";
+import { runCli } from "../cli/exit.ts";
+import { redactText } from "../lib/redact.ts";
 import { ConfigError, configFromEnv } from "./config.ts";
-import { redactUrl } from "./database.ts";
 import { startTarget } from "./index.ts";
 
 async function main(): Promise<number> {
@@ -34,7 +35,7 @@ async function main(): Promise<number> {
   // The local, loopback-only URL is printed on purpose; a DATABASE_URL the user gave stays theirs.
   console.log(
     target.databaseExternal
-      ? `# DATABASE_URL unchanged (${redactUrl(target.databaseUrl)})`
+      ? `# DATABASE_URL unchanged (${redactText(target.databaseUrl)})`
       : `export DATABASE_URL=${target.databaseUrl}`,
   );
   console.error("target: ready; Ctrl-C stops it");
@@ -64,10 +65,4 @@ async function main(): Promise<number> {
   });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`target: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+await runCli(main, { expected: "target: ", unexpected: "target: " });
