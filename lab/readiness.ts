@@ -1,7 +1,9 @@
 // The guide's production-readiness checklist, read from the database's own catalogs: the indexes the hot
 // paths need, the CHECK constraints that make an oversell impossible to commit, the cleanup job, retry
-// and idempotency support, pg_stat_statements. Each item comes with the SQL that fixes it.
+// and idempotency support, pg_stat_statements, and what Supabase's API roles can reach. Each item comes
+// with the SQL that fixes it.
 import type pg from "pg";
+import { apiRoleItems } from "./api-roles.ts";
 
 export type ReadinessStatus = "pass" | "fail" | "warn";
 
@@ -105,6 +107,7 @@ export async function auditReadiness(client: pg.Client, options: ReadinessOption
   items.push(await retryItem(client));
   items.push(idempotencyItem(idx));
   items.push(await statStatementsItem(client));
+  items.push(...(await apiRoleItems(client)));
   return items;
 }
 

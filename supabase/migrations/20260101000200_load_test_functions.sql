@@ -203,9 +203,9 @@ BEGIN
 END
 $$;
 
--- Who may call what. Supabase grants EXECUTE to PUBLIC by default; here nothing is public, shoppers'
--- paths go to signed-in users and the service role, and the load-test tools to the service role only.
--- On a database without Supabase's roles (plain PostgreSQL) the grants are simply skipped.
+-- Nothing is executable by PUBLIC. Who else may call what (anon and authenticated: nothing) is set by
+-- 20261201000000_api_privileges.sql, which also undoes the grants a Supabase project's default
+-- privileges give every new function. On plain PostgreSQL (no Supabase roles) the grants are skipped.
 DO $$
 DECLARE
   v_fn text;
@@ -221,14 +221,6 @@ BEGIN
       EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO service_role', v_fn);
     END IF;
   END LOOP;
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-    GRANT EXECUTE ON FUNCTION public.try_reserve(uuid, integer, text, uuid),
-                              public.reserve_tickets_batch(jsonb, text, uuid),
-                              public.checkout_holds(uuid[], text),
-                              public.enhanced_checkout(jsonb, text, text),
-                              public.open_checkout_session(uuid),
-                              public.release_hold(uuid, text) TO authenticated;
-  END IF;
 END
 $$;
 

@@ -1,0 +1,63 @@
+// A private PostgreSQL 15 cluster (Debian's server, the major version Supabase projects run) on a free
+// port in a temporary folder, for the tests that must prove something on 15 and not only on the
+// embedded 18. As root, PostgreSQL refuses to run, so it runs as the `postgres` OS user.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { access, chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { freePort } from "../../target/database.ts";
+
+const run = promisify(execFile);
+const PG15_BIN = "/usr/lib/postgresql/15/bin";
+
+export interface Pg15Options {
+  /** The bootstrap superuser's name (Supabase's is supabase_admin). */
+  superuser?: string;
+  /** Extra server settings, e.g. shared_preload_libraries=pg_stat_statements. */
+  settings?: string[];
+}
+
+export interface Pg15 {
+  port: number;
+  /** A URL for `user` and `database` (trust authentication: any password, or none, is accepted). */
+  url(user?: string, database?: string, password?: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startPg15(options: Pg15Options = {}): Promise<Pg15> {
+  for (const bin of ["initdb", "pg_ctl", "postgres"]) {
+    await access(path.join(PG15_BIN, bin)).catch(() =>
+      assert.fail(`${PG15_BIN}/${bin} is missing: install PostgreSQL 15 (apt-get install -y postgresql-15)`),
+    );
+  }
+  const asRoot = process.getuid?.() === 0;
+  const as = async (bin: string, args: string[]) =>
+    asRoot ? run("runuser", ["-u", "postgres", "--", path.join(PG15_BIN, bin), ...args]) : run(path.join(PG15_BIN, bin), args);
+  const dir = await mkdtemp(path.join(tmpdir(), "liventix-pg15-"));
+  if (asRoot) {
+    const [uid, gid] = await Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])]);
+    await chown(dir, Number(uid.stdout), Number(gid.stdout));
+  }
+  await chmod(dir, 0o700);
+  const data = path.join(dir, "data");
+  const port = await freePort();
+  const superuser = options.superuser ?? "postgres";
+  await as("initdb", ["-D", data, "-U", superuser, "--auth=trust", "--locale=C", "--encoding=UTF8"]);
+  const settings = ["fsync=off", ...(options.settings ?? [])].map((s) => `-c ${s}`).join(" ");
+  await as("pg_ctl", [
+    "-D", data, "-l", path.join(dir, "log"), "-w", "-t", "60",
+    "-o", `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} ${settings}`,
+    "start",
+  ]);
+  return {
+    port,
+    url: (user = superuser, database = "postgres", password?: string) =>
+      `postgresql://${user}${password ? `:${password}` : ""}@127.0.0.1:${port}/${database}`,
+    async stop() {
+      await as("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
