@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { parsePgbenchReport, type PgbenchReport } from "../lab/pgbench-report.ts";
+import { configFromEnv, tuning } from "../target/config.ts";
 import { startTarget, type Target } from "../target/index.ts";
 
 const run = promisify(execFile);
@@ -151,7 +152,8 @@ async function main(): Promise<void> {
   const env = readEnv();
   console.error(`bench:target: starting the target (${env.BENCH_CLIENTS} clients, ${env.BENCH_DURATION_S} s per phase)`);
   const loadAtStart = loadavg()[0]!.toFixed(1);
-  const target = await startTarget({ port: 0, fast: process.env.BENCH_FAST === "1" });
+  // TARGET_ISOLATION and the other TARGET_* settings apply; ports and data folder are private to the bench.
+  const target = await startTarget({ ...tuning(configFromEnv(process.env)), port: 0, fast: process.env.BENCH_FAST === "1" });
   try {
     const setup = await fetch(`${target.url}/rest/v1/rpc/load_test_setup`, {
       method: "POST",

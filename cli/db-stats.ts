@@ -27,7 +27,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const seconds = intFlag("seconds", flags.seconds, 5, 0, 3600);
-  const db = await openLabDatabase();
+  const db = await openLabDatabase(process.env.DATABASE_URL);
   const client = new pg.Client({ connectionString: db.url, application_name: "liventix-db-stats" });
   try {
     await client.connect();

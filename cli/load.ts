@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { redactText } from "../lib/redact.ts";
+import { ConfigError, configFromEnv, tuning } from "../target/config.ts";
 import { startTarget, type Target } from "../target/index.ts";
 import { CliExit, runCli } from "./exit.ts";
 import { checkConfig, checkGuard, parseBundleArg, requireK6 } from "./k6-common.ts";
@@ -35,6 +36,16 @@ function runK6(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<num
   });
 }
 
+/** The TARGET_* settings (and DATABASE_URL) for an embedded target on free ports. */
+function targetSettings(env: NodeJS.ProcessEnv) {
+  try {
+    return tuning(configFromEnv(env));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliExit(err.message, 2);
+    throw err;
+  }
+}
+
 async function main(): Promise<number> {
   const { bundle, extra } = parseBundleArg(process.argv.slice(2), "load");
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -48,7 +59,7 @@ async function main(): Promise<number> {
   let target: Target | null = null;
   if (!env.SUPABASE_URL) {
     console.error("liventix-load: SUPABASE_URL is not set; starting the embedded target…");
-    target = await startTarget({ port: 0 });
+    target = await startTarget({ ...targetSettings(env), port: 0 });
     Object.assign(env, {
       SUPABASE_URL: target.url,
       SUPABASE_ANON_KEY: target.anonKey,

@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   }
   findPgbench();
 
-  const db = await openLabDatabase();
+  const db = await openLabDatabase(process.env.DATABASE_URL);
   try {
     await requireFunctions(db.url, REQUIRED);
     if (options.fault !== null) {

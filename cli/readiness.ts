@@ -34,7 +34,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const db = await openLabDatabase();
+  const db = await openLabDatabase(process.env.DATABASE_URL);
   try {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();

@@ -1,12 +1,11 @@
-// The database a race-lab command works on: DATABASE_URL as it is (never migrated or altered behind the
-// user's back), or a private embedded PostgreSQL on a free port, migrated, fast, and removed afterwards
-// even when the user presses Ctrl-C.
+// The database a race-lab command works on: the DATABASE_URL the command read (never migrated or altered
+// behind the user's back), or a private embedded PostgreSQL on a free port, migrated, fast, and removed
+// afterwards even when the user presses Ctrl-C.
 import pg from "pg";
 import { openDatabase, type Database } from "../target/database.ts";
 import { CliExit } from "../cli/exit.ts";
 
-export async function openLabDatabase(): Promise<Database> {
-  const external = process.env.DATABASE_URL;
+export async function openLabDatabase(external: string | undefined): Promise<Database> {
   if (external) return openDatabase({ databaseUrl: external, migrate: false });
   console.error("DATABASE_URL is not set: starting a private embedded PostgreSQL (removed when done) ...");
   const db = await openDatabase({ port: 0, fast: true });

@@ -17,7 +17,7 @@ export interface Database {
 }
 
 export interface DatabaseOptions {
-  /** Use this server instead of starting one (defaults to process.env.DATABASE_URL). */
+  /** Use this server instead of starting one. Never read from the environment here: commands pass it. */
   databaseUrl?: string;
   /** Where the embedded server keeps its files; omitted: a fresh temporary folder, deleted on stop. */
   dataDir?: string;
@@ -60,7 +60,7 @@ async function exists(p: string): Promise<boolean> {
 }
 
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
-  const externalUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  const externalUrl = options.databaseUrl;
   if (externalUrl) {
     if (options.migrate !== false) await migrate(externalUrl);
     return { url: externalUrl, external: true, stop: async () => undefined };

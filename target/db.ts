@@ -9,6 +9,13 @@
 // trips 482 and 936 tx/s, one message 1,861 and 2,328 tx/s.
 // The simple protocol has no bind parameters, so values are inlined with pg's escapeLiteral; the SQL
 // text itself is always the target's own, never anything a client sent.
+//
+// Every wait is bounded, because a database that hangs (frozen, partitioned) never answers at all:
+// the pool wait and the connect by poolTimeoutMs, every round trip by queryTimeoutMs on the client
+// (the connection is then destroyed, never reused: its server side may still be running), and each
+// transaction by SET LOCAL statement_timeout / lock_timeout on the server, set below the client's
+// bound so a merely slow database cancels the statement itself and the connection survives. They are
+// set per transaction rather than as startup parameters, which connection poolers may drop.
 import pg from "pg";
 import type { Isolation } from "./config.ts";
 import { fromDatabaseError, invalidRequest, isConnectionFailure, isRetryableConflict, serializationFailure } from "./http-errors.ts";
@@ -19,6 +26,9 @@ export interface DbOptions {
   poolSize: number;
   poolTimeoutMs: number;
   maxRetries: number;
+  queryTimeoutMs: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
 }
 
 export interface Db {
@@ -67,20 +77,26 @@ export function createDb(options: DbOptions): Db {
     max: options.poolSize,
     connectionTimeoutMillis: options.poolTimeoutMs,
     idleTimeoutMillis: 30_000,
+    query_timeout: options.queryTimeoutMs,
+    keepAlive: true,
     application_name: "liventix-target",
   });
-  // An idle client whose server went away emits here; without a listener the process would crash.
+  // A connection that dies emits "error" on its client: while idle the pool handles it (and emits here),
+  // while checked out nobody would, and an unhandled "error" event ends the process. The request that
+  // holds it learns of the failure from its rejected query instead.
   pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
+  const bounds = `SET LOCAL statement_timeout = ${options.statementTimeoutMs}; SET LOCAL lock_timeout = ${options.lockTimeoutMs}`;
   let retries = 0;
   let exhausted = 0;
 
   async function attempt<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-    const text = `${BEGIN[options.isolation]}; ${inline(sql, params)}; COMMIT`;
+    const text = `${BEGIN[options.isolation]}; ${bounds}; ${inline(sql, params)}; COMMIT`;
     const client = await pool.connect();
     let broken = false;
     try {
       const results = (await client.query(text)) as unknown as pg.QueryResult<T>[];
-      return results[1]!.rows;
+      return results[3]!.rows;
     } catch (err) {
       broken = isConnectionFailure(err);
       if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
@@ -92,12 +108,14 @@ export function createDb(options: DbOptions): Db {
 
   return {
     async transaction<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+      const started = Date.now();
       for (let n = 0; ; n++) {
         try {
           return await attempt<T>(sql, params);
         } catch (err) {
           if (!isRetryableConflict(err)) throw fromDatabaseError(err);
-          if (n >= options.maxRetries) {
+          // Retries stop at the count and at the round-trip bound, so that conflicts cannot stretch a request either.
+          if (n >= options.maxRetries || Date.now() - started >= options.queryTimeoutMs) {
             exhausted++;
             throw serializationFailure((err as { code: string }).code);
           }

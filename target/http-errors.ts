@@ -78,18 +78,28 @@ export function isConnectionFailure(err: unknown): boolean {
   const e = err as PgLikeError | undefined;
   const code = e?.code ?? "";
   if (CONNECTION_ERRNOS.has(code)) return true;
-  // 08 connection exception, 57P01-03 shutdown / starting up, 53300 too many connections.
-  if (/^08/.test(code) || /^57P0[1-3]$/.test(code) || code === "53300") return true;
+  // 08 connection exception, 57P01-03 shutdown / crash / starting up, 57P05 idle session timeout, 53300 too many connections.
+  if (/^08/.test(code) || /^57P0[1235]$/.test(code) || code === "53300") return true;
   const message = e?.message ?? "";
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(
+  // "Query read timeout": the client-side bound of a round trip passed; the connection is destroyed.
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Query read timeout/i.test(
     message,
   );
 }
 
-export function serviceUnavailable(): HttpError {
-  return apiError("SERVICE_UNAVAILABLE", "the database is unavailable or saturated; retry after the indicated delay", {
-    retryAfterSeconds: 1,
-  });
+/** The server's own bounds (statement_timeout, lock_timeout) or an operator's cancel: the transaction rolled back. */
+function isServerTimeout(code: string): boolean {
+  return code === "57014" || code === "55P03";
+}
+
+// The outcome of a request whose connection failed mid-way is unknown (the COMMIT may have landed), so
+// the advice is the idempotent retry, never "it failed".
+export function serviceUnavailable(sqlstate?: string): HttpError {
+  return apiError(
+    "SERVICE_UNAVAILABLE",
+    "the database is unavailable, saturated or too slow to answer in time; retry after the indicated delay (with the same Idempotency-Key)",
+    { retryAfterSeconds: 1, ...(sqlstate ? { sqlstate } : {}) },
+  );
 }
 
 export function serializationFailure(sqlstate: string): HttpError {
@@ -106,7 +116,8 @@ export function fromDatabaseError(err: unknown): HttpError {
   const e = (err ?? {}) as PgLikeError;
   const code = e.code ?? "";
   if (isRetryableConflict(err)) return serializationFailure(code);
-  if (isConnectionFailure(err)) return serviceUnavailable();
+  if (isConnectionFailure(err)) return serviceUnavailable(/^(08|53|57)[0-9A-Z]{3}$/.test(code) ? code : undefined);
+  if (isServerTimeout(code)) return serviceUnavailable(code);
   const mapped = SQLSTATE_TO_ERROR[code];
   // The reference functions raise their code as the message and the explanation as the detail.
   if (mapped) return apiError(mapped, e.detail ?? e.message ?? mapped);

@@ -7,29 +7,21 @@ import type { Hono } from "hono";
 import { createApp } from "./app.ts";
 import { signKey } from "./auth.ts";
 import { startCleanup } from "./cleanup.ts";
-import { configFromEnv, type Isolation } from "./config.ts";
+import { DEFAULTS, type Isolation, type TargetConfig } from "./config.ts";
 import { redactText } from "../lib/redact.ts";
 import { openDatabase } from "./database.ts";
 import { isConnectionFailure } from "./http-errors.ts";
 import { createDb, type Db } from "./db.ts";
 
-export interface TargetOptions {
-  /** HTTP port; 0 picks a free one. Default TARGET_PORT or 54321. */
-  port?: number;
-  /** Embedded PostgreSQL port; 0 picks a free one. Default TARGET_DB_PORT or 54322, or 0 when the `port` option is 0. */
-  dbPort?: number;
-  databaseUrl?: string;
-  isolation?: Isolation;
-  poolSize?: number;
-  poolTimeoutMs?: number;
-  maxRetries?: number;
-  cleanupIntervalMs?: number;
-  /** Embedded server without fsync (tests, benchmarks). */
-  fast?: boolean;
+/**
+ * Where the target lives and how it is tuned; anything left out takes its default (DEFAULTS in
+ * config.ts). Nothing here is read from the environment: commands pass what they read (configFromEnv).
+ */
+export interface TargetOptions extends Partial<Omit<TargetConfig, "dataDir">> {
   /** Embedded data folder; omitted: a temporary one removed on stop. */
   dataDir?: string;
-  /** Environment to read defaults from (tests pass their own). */
-  env?: NodeJS.ProcessEnv;
+  /** Embedded server without fsync (tests, benchmarks). */
+  fast?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -72,15 +64,15 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
-  const env = configFromEnv(opts.env ?? process.env);
+  // An option passed as undefined means "not given": it must not blank out a default.
+  const settings = { ...DEFAULTS, ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as TargetOptions) };
   const log = opts.onLog ?? (() => undefined);
-  const port = opts.port ?? env.port;
-  const isolation = opts.isolation ?? env.isolation;
-  const databaseUrl = opts.databaseUrl ?? env.databaseUrl;
+  const { port, isolation, databaseUrl } = settings;
   const database = await openDatabase({
     databaseUrl,
     dataDir: opts.dataDir,
-    port: opts.dbPort ?? (opts.port === 0 ? 0 : env.dbPort),
+    // A target on a free port gets its database on a free port too, unless told otherwise.
+    port: opts.dbPort ?? (port === 0 ? 0 : DEFAULTS.dbPort),
     fast: opts.fast,
   }).catch((err: unknown) => {
     if (databaseUrl && isConnectionFailure(err)) {
@@ -91,20 +83,14 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
     }
     throw err;
   });
-  const db = createDb({
-    databaseUrl: database.url,
-    isolation,
-    poolSize: opts.poolSize ?? env.poolSize,
-    poolTimeoutMs: opts.poolTimeoutMs ?? env.poolTimeoutMs,
-    maxRetries: opts.maxRetries ?? env.maxRetries,
-  });
+  const db = createDb({ ...settings, databaseUrl: database.url });
   const undo: (() => Promise<void>)[] = [() => database.stop(), () => db.end()];
   const stop = async () => {
     for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
   };
   try {
     await ensureExtensions(db, log);
-    const cleanup = await startCleanup(db, opts.cleanupIntervalMs ?? env.cleanupIntervalMs);
+    const cleanup = await startCleanup(db, settings.cleanupIntervalMs);
     undo.push(() => cleanup.stop());
 
     // session_url must name the port actually bound, so the app is built once the server listens;
@@ -122,8 +108,8 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
     app = createApp({
       db,
       isolation,
-      jwtSecret: env.jwtSecret,
-      webhookSecret: env.webhookSecret,
+      jwtSecret: settings.jwtSecret,
+      webhookSecret: settings.webhookSecret,
       publicUrl,
       onUnexpected: (err) => log(`unexpected error answered as 500: ${(err as Error).message}`),
     });
@@ -131,9 +117,9 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
       url: publicUrl,
       databaseUrl: database.url,
       databaseExternal: database.external,
-      anonKey: signKey(env.jwtSecret, "anon"),
-      serviceRoleKey: signKey(env.jwtSecret, "service_role"),
-      webhookSecret: env.webhookSecret,
+      anonKey: signKey(settings.jwtSecret, "anon"),
+      serviceRoleKey: signKey(settings.jwtSecret, "service_role"),
+      webhookSecret: settings.webhookSecret,
       isolation,
       cleanup: cleanup.mode,
       retryStats: () => db.stats(),

@@ -10,7 +10,7 @@ import { startTarget } from "./index.ts";
 async function main(): Promise<number> {
   let config;
   try {
-    config = configFromEnv();
+    config = configFromEnv(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -21,6 +21,7 @@ async function main(): Promise<number> {
   const dataDir = path.resolve(config.dataDir);
   console.error(config.databaseUrl ? "target: using the database in DATABASE_URL" : `target: starting PostgreSQL with data in ${dataDir}`);
   const target = await startTarget({
+    ...config,
     dataDir: config.databaseUrl ? undefined : dataDir,
     onLog: (line) => console.error(`target: ${line}`),
   });

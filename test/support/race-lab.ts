@@ -13,9 +13,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node --import tsx cli/<name>.ts args`; DATABASE_URL comes only from `env` (never inherited). */
+/** Runs `node --import tsx cli/<name>.ts args`; the database and project come only from `env` (never inherited). */
 export function runCli(name: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const { DATABASE_URL: _db, SUPABASE_URL: _url, SUPABASE_ANON_KEY: _anon, SUPABASE_SERVICE_ROLE_KEY: _service, ...inherited } = process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", `cli/${name}.ts`, ...args], {
       cwd: ROOT,
@@ -44,8 +44,7 @@ export interface LabServer {
 const TEMPLATE = "race_lab_template";
 
 export async function startLabServer(): Promise<LabServer> {
-  // The lab tests plant faults and drop indexes: never on a database named by the environment.
-  delete process.env.DATABASE_URL;
+  // The lab tests plant faults and drop indexes: on this private server only (openDatabase reads no environment).
   const db = await openDatabase({ port: 0, fast: true, migrate: false });
   await createTemplate(db.url, TEMPLATE);
   return { db, scratch: (name) => cloneDatabase(db.url, TEMPLATE, name) };

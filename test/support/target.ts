@@ -18,8 +18,8 @@ export interface TestTarget extends Target {
 }
 
 export async function startTestTarget(opts: TargetOptions = {}): Promise<TestTarget> {
-  // A test never inherits the developer's DATABASE_URL or TARGET_* settings by accident.
-  const target = await startTarget({ port: 0, fast: true, env: {}, cleanupIntervalMs: 60_000, ...opts });
+  // startTarget reads no environment: a test gets exactly the settings it passes, never the developer's.
+  const target = await startTarget({ port: 0, fast: true, cleanupIntervalMs: 60_000, ...opts });
   const post: TestTarget["post"] = (path, body, init = {}) => {
     const key = init.key === undefined ? target.anonKey : init.key;
     return fetch(`${target.url}${path}`, {
