@@ -2,8 +2,8 @@
 // /functions/v1, PostgREST RPC under /rest/v1/rpc. Built on Hono and free of Node-only APIs in the
 // routing itself, so the same app can be served by Deno.serve(app.fetch) in a Supabase Edge Function.
 import { Hono, type Context } from "hono";
-import { authenticate, type Role } from "./auth.ts";
-import { parseJson, readBody, requireJsonContentType } from "./body.ts";
+import { authenticate, type Caller } from "./auth.ts";
+import { ClientAborted, parseJson, readBody, requireJsonContentType, requireUtf8 } from "./body.ts";
 import { enhancedCheckout, openCheckoutSession } from "./checkout.ts";
 import type { Isolation } from "./config.ts";
 import type { Db } from "./db.ts";
@@ -22,6 +22,8 @@ export interface AppOptions {
   publicUrl: string;
   /** Called with errors that became a 500, for the operator's log (never sent to the client). */
   onUnexpected?: (err: unknown) => void;
+  /** Called once per request whose client went away before its body arrived (nobody is left to answer). */
+  onClientAbort?: (path: string) => void;
 }
 
 function send(c: Context, reply: Reply): Response {
@@ -44,10 +46,10 @@ export function createApp(options: AppOptions): Hono {
     return rpcFunctions;
   };
 
-  const role = (c: Context): Role => {
-    const r = authenticate(c.req.raw.headers, options.jwtSecret);
-    if (r instanceof HttpError) throw r;
-    return r;
+  const caller = (c: Context): Caller => {
+    const who = authenticate(c.req.raw.headers, options.jwtSecret);
+    if (who instanceof HttpError) throw who;
+    return who;
   };
   const jsonBody = async (c: Context, emptyAs?: unknown) => {
     requireJsonContentType(c.req.raw);
@@ -60,30 +62,31 @@ export function createApp(options: AppOptions): Hono {
   });
 
   app.post("/functions/v1/enhanced-checkout", async (c) => {
-    role(c);
+    const who = caller(c);
     const body = await jsonBody(c);
-    return send(c, await enhancedCheckout(db, options.publicUrl, body, c.req.header("idempotency-key") ?? null));
+    return send(c, await enhancedCheckout(db, options.publicUrl, body, c.req.header("idempotency-key") ?? null, who));
   });
 
   app.post("/functions/v1/checkout-session/:order_id", async (c) => {
-    role(c);
+    caller(c);
     await readBody(c.req.raw);
     return send(c, await openCheckoutSession(db, c.req.param("order_id")));
   });
 
   // No Content-Type check here: the signature, not a header, says what the bytes are.
   app.post("/functions/v1/payment-webhook", async (c) => {
+    requireUtf8(c.req.raw);
     const raw = await readBody(c.req.raw);
     return send(c, await paymentWebhook(db, options.webhookSecret, raw, c.req.header(WEBHOOK_SIGNATURE_HEADER) ?? null));
   });
 
   app.post("/rest/v1/rpc/:fn", async (c) => {
-    const who = role(c);
+    // Refused before any lookup: other roles learn nothing, not even which functions exist.
+    if (caller(c).role !== "service_role") throw apiError("FORBIDDEN", "the RPC endpoint needs the service_role key");
     const name = c.req.param("fn");
     if (!(await functions()).has(name)) {
       throw apiError("NOT_FOUND", `no callable function "${name}"; see docs/target.md for the ones this API exposes`);
     }
-    if (who !== "service_role") throw apiError("FORBIDDEN", `${name} needs the service_role key`);
     const args = await jsonBody(c, {});
     return c.json((await callRpc(db, await functions(), name, args)) as object);
   });
@@ -104,6 +107,10 @@ export function createApp(options: AppOptions): Hono {
   app.notFound((c) => sendError(c, apiError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}; see docs/target.md`)));
   app.onError((err, c) => {
     if (err instanceof HttpError) return sendError(c, err);
+    if (err instanceof ClientAborted) {
+      options.onClientAbort?.(c.req.path);
+      return c.body(null, 400);
+    }
     options.onUnexpected?.(err);
     return sendError(c, internalError());
   });

@@ -2,10 +2,16 @@
 // node:crypto only, so the check is small enough to read in full and has no dependency to trust.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET, LOCAL_SERVICE_ROLE_KEY } from "../lib/local-target.ts";
-import { apiError, type HttpError } from "./http-errors.ts";
+import { apiError, HttpError } from "./http-errors.ts";
 
 export type Role = "anon" | "authenticated" | "service_role";
 const ROLES: readonly string[] = ["anon", "authenticated", "service_role"];
+
+/** Who is calling: the key's role and, for a signed-in user's token, its `sub` claim (the user id). */
+export interface Caller {
+  role: Role;
+  subject: string | null;
+}
 
 function base64url(data: Buffer | string): string {
   return Buffer.from(data).toString("base64url");
@@ -15,14 +21,19 @@ function hs256(secret: string, signingInput: string): Buffer {
   return createHmac("sha256", secret).update(signingInput).digest();
 }
 
-/** An API key for `role`: the public local keys for the local secret, otherwise freshly signed. */
-export function signKey(secret: string, role: Role, expiresInSeconds?: number): string {
-  if (secret === LOCAL_JWT_SECRET && role !== "authenticated" && expiresInSeconds === undefined) {
+/** An API key for `role` (a user's token when `subject` is given): the public local keys for the local secret, otherwise freshly signed. */
+export function signKey(secret: string, role: Role, expiresInSeconds?: number, subject?: string): string {
+  if (secret === LOCAL_JWT_SECRET && role !== "authenticated" && expiresInSeconds === undefined && subject === undefined) {
     return role === "anon" ? LOCAL_ANON_KEY : LOCAL_SERVICE_ROLE_KEY;
   }
   const header = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
   const payload = base64url(
-    JSON.stringify({ iss: "liventix-load", role, exp: Math.floor(Date.now() / 1000) + (expiresInSeconds ?? 10 * 365 * 24 * 3600) }),
+    JSON.stringify({
+      iss: "liventix-load",
+      role,
+      ...(subject === undefined ? {} : { sub: subject }),
+      exp: Math.floor(Date.now() / 1000) + (expiresInSeconds ?? 10 * 365 * 24 * 3600),
+    }),
   );
   return `${header}.${payload}.${base64url(hs256(secret, `${header}.${payload}`))}`;
 }
@@ -36,8 +47,8 @@ function parseJson(segment: string): Record<string, unknown> | null {
   }
 }
 
-/** The role a key grants, or the 401 that explains why it grants nothing. */
-export function verifyKey(token: string, secret: string, nowSeconds = Date.now() / 1000): Role | HttpError {
+/** Who a key says the caller is, or the 401 that explains why it grants nothing. */
+export function verifyKey(token: string, secret: string, nowSeconds = Date.now() / 1000): Caller | HttpError {
   const bad = (why: string) => apiError("UNAUTHORIZED", `the API key is not valid: ${why}`);
   const parts = token.split(".");
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) return bad("it is not a JWT");
@@ -57,14 +68,17 @@ export function verifyKey(token: string, secret: string, nowSeconds = Date.now()
   if (typeof payload.role !== "string" || !ROLES.includes(payload.role)) {
     return bad('its role claim must be "anon", "authenticated" or "service_role"');
   }
-  return payload.role as Role;
+  if (payload.sub !== undefined && (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 255)) {
+    return bad("its sub claim must be a string of 1 to 255 characters");
+  }
+  return { role: payload.role as Role, subject: (payload.sub as string | undefined) ?? null };
 }
 
 /**
- * The caller's role from `Authorization: Bearer` (which Supabase lets override the key) or `apikey`.
+ * The caller from `Authorization: Bearer` (which Supabase lets override the key) or `apikey`.
  * Every key sent must be valid: a garbage apikey next to a good bearer token is still refused.
  */
-export function authenticate(headers: Headers, secret: string): Role | HttpError {
+export function authenticate(headers: Headers, secret: string): Caller | HttpError {
   const apikey = headers.get("apikey")?.trim() || undefined;
   const authorization = headers.get("authorization")?.trim();
   let bearer: string | undefined;
@@ -76,11 +90,12 @@ export function authenticate(headers: Headers, secret: string): Role | HttpError
   if (!apikey && !bearer) {
     return apiError("UNAUTHORIZED", "send the anon or service_role key in the apikey header or as Authorization: Bearer <key>");
   }
-  let role: Role | HttpError | undefined;
+  let caller: Caller | undefined;
   for (const token of [apikey, bearer]) {
     if (token === undefined) continue;
-    role = verifyKey(token, secret);
-    if (typeof role !== "string") return role;
+    const verified = verifyKey(token, secret);
+    if (verified instanceof HttpError) return verified;
+    caller = verified;
   }
-  return role as Role;
+  return caller!;
 }

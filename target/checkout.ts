@@ -1,18 +1,25 @@
 // The shopper's two calls: enhanced-checkout (reserve + pending order, idempotent by key) and opening
 // the payment session of that order. Framework-free: they take parsed input and return status + body,
 // so the same code can sit behind Hono on Node or in a Supabase Edge Function.
+import type { Caller } from "./auth.ts";
 import type { Db } from "./db.ts";
 import { invalidRequest } from "./http-errors.ts";
 import { CHECKOUT_BODY_HINT, HoldCheckout, IDEMPOTENCY_KEY, ReserveCheckout } from "./schemas.ts";
 import { requestHash, validate } from "./body.ts";
 import { replyFromOutcome, type Outcome, type Reply } from "./reply.ts";
 
-function idempotencyKey(header: string | null): string | null {
+/**
+ * The key as stored: scoped to the caller's role and, for a signed-in user, their `sub`, so that one
+ * caller's key can neither replay nor block another caller's request. Every anon caller holds the same
+ * public key and so shares one scope; the request hash (session_id included) still has to match for a
+ * replay. JSON keeps the three parts apart whatever characters they contain.
+ */
+function scopedIdempotencyKey(header: string | null, caller: Caller): string | null {
   if (header === null) return null;
   if (!IDEMPOTENCY_KEY.test(header)) {
     throw invalidRequest([{ field: "Idempotency-Key", problem: "must be 1 to 255 visible ASCII characters (a uuid works)" }]);
   }
-  return header;
+  return JSON.stringify([caller.role, caller.subject, header]);
 }
 
 function validateCheckout(body: unknown) {
@@ -23,9 +30,9 @@ function validateCheckout(body: unknown) {
 }
 
 /** POST /functions/v1/enhanced-checkout. `publicUrl` is where this API is reachable by the buyer. */
-export async function enhancedCheckout(db: Db, publicUrl: string, body: unknown, keyHeader: string | null): Promise<Reply> {
+export async function enhancedCheckout(db: Db, publicUrl: string, body: unknown, keyHeader: string | null, caller: Caller): Promise<Reply> {
   const request = validateCheckout(body);
-  const key = idempotencyKey(keyHeader);
+  const key = scopedIdempotencyKey(keyHeader, caller);
   const [row] = await db.transaction<{ outcome: Outcome }>(
     "SELECT public.enhanced_checkout($1::jsonb, $2::text, $3::text) AS outcome",
     [JSON.stringify(request), key, key === null ? null : requestHash(request)],

@@ -18,7 +18,11 @@ async function cronJobScheduled(db: Db): Promise<boolean> {
   return job?.scheduled ?? false;
 }
 
-export async function startCleanup(db: Db, intervalMs: number): Promise<CleanupTimer> {
+// Stored Idempotency-Key outcomes are only needed while clients may still retry; past the TTL a key is free
+// again and a request reusing it runs afresh.
+const EXPIRE_IDEMPOTENCY_KEYS = "SELECT public.cleanup_idempotency_keys(make_interval(secs => $1::int))";
+
+export async function startCleanup(db: Db, intervalMs: number, idempotencyTtlSeconds: number): Promise<CleanupTimer> {
   if (await cronJobScheduled(db)) return { mode: "pg_cron", stop: async () => undefined };
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -28,6 +32,7 @@ export async function startCleanup(db: Db, intervalMs: number): Promise<CleanupT
     running = db
       .transaction("SELECT public.cleanup_expired_holds()")
       .then(() => undefined, () => undefined)
+      .then(() => db.transaction(EXPIRE_IDEMPOTENCY_KEYS, [idempotencyTtlSeconds]).then(() => undefined, () => undefined))
       .then(() => {
         if (!stopped) timer = setTimeout(tick, intervalMs);
       });

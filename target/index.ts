@@ -90,7 +90,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
   };
   try {
     await ensureExtensions(db, log);
-    const cleanup = await startCleanup(db, settings.cleanupIntervalMs);
+    const cleanup = await startCleanup(db, settings.cleanupIntervalMs, settings.idempotencyTtlSeconds);
     undo.push(() => cleanup.stop());
 
     // session_url must name the port actually bound, so the app is built once the server listens;
@@ -112,6 +112,10 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
       webhookSecret: settings.webhookSecret,
       publicUrl,
       onUnexpected: (err) => log(`unexpected error answered as 500: ${(err as Error).message}`),
+      // Clients that hang up mid-body are routine under load: one line each, and only when asked for.
+      onClientAbort: (path) => {
+        if (settings.logLevel === "debug") log(`debug: client aborted ${path} before sending its whole body`);
+      },
     });
     return {
       url: publicUrl,

@@ -52,6 +52,22 @@ export async function loadRpcFunctions(db: Db): Promise<Map<string, RpcFunction>
   return functions;
 }
 
+// Whole-number arguments are checked here, so that an out-of-range value is refused naming its argument
+// rather than by PostgreSQL's anonymous "integer out of range".
+const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
+  smallint: [-(2n ** 15n), 2n ** 15n - 1n],
+  integer: [-(2n ** 31n), 2n ** 31n - 1n],
+  bigint: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
+function integerProblem(value: unknown, type: string): string | null {
+  const range = INTEGER_RANGES[type];
+  if (!range || value === null) return null;
+  const whole = typeof value === "number" ? Number.isSafeInteger(value) : typeof value === "string" && /^-?\d{1,20}$/.test(value);
+  const n = whole ? BigInt(value as number | string) : null;
+  return n !== null && n >= range[0] && n <= range[1] ? null : `must be a whole number from ${range[0]} to ${range[1]} (${type})`;
+}
+
 function toParam(value: unknown, type: string): unknown {
   if (value === null) return null;
   if (type === "jsonb" || type === "json") return JSON.stringify(value);
@@ -75,6 +91,8 @@ export function buildCall(fn: RpcFunction, args: unknown): { sql: string; params
     const value = given[arg.name];
     if (arg.required && value === undefined) problems.push({ field: arg.name, problem: `required (${arg.type})` });
     if (typeof value === "string" && value.includes("\0")) problems.push({ field: arg.name, problem: "text may not contain NUL (\\u0000)" });
+    const badInteger = value === undefined ? null : integerProblem(value, arg.type);
+    if (badInteger) problems.push({ field: arg.name, problem: badInteger });
   }
   if (problems.length > 0) throw invalidRequest(problems);
   const params: unknown[] = [];

@@ -112,6 +112,20 @@ const cases = (): BadCase[] => [
   { name: "anon on a service RPC", send: () => t.post("/rest/v1/rpc/load_test_setup", {}, { key: t.anonKey }), status: 403, error: "FORBIDDEN" },
   { name: "anon on cleanup RPC", send: () => t.post("/rest/v1/rpc/cleanup_expired_holds", {}), status: 403, error: "FORBIDDEN" },
   { name: "unknown RPC", send: () => t.post("/rest/v1/rpc/try_reserve", {}, { key: t.serviceRoleKey }), status: 404, error: "NOT_FOUND" },
+  // Refused before any lookup: anon cannot tell existing functions from missing ones.
+  { name: "anon on an unknown RPC", send: () => t.post("/rest/v1/rpc/no_such_function", {}), status: 403, error: "FORBIDDEN" },
+  { name: "RPC nested 20,000 deep", send: () => t.post("/rest/v1/rpc/load_test_setup", `{"p_name": ${deep(20_000)}}`, { key: t.serviceRoleKey }), status: 400, error: "INVALID_REQUEST", field: "(body)" },
+  { name: "checkout nested 65 deep", body: `{"event_id": ${deep(64)}}`, status: 400, error: "INVALID_REQUEST", field: "(body)" },
+  { name: "RPC whole number out of range", send: () => t.post("/rest/v1/rpc/load_test_setup", { p_price_cents: 3_000_000_000 }, { key: t.serviceRoleKey }), status: 400, error: "INVALID_REQUEST", field: "p_price_cents" },
+  { name: "RPC fractional whole number", send: () => t.post("/rest/v1/rpc/load_test_setup", { p_tier_count: 1.5 }, { key: t.serviceRoleKey }), status: 400, error: "INVALID_REQUEST", field: "p_tier_count" },
+  { name: "UTF-16 body", send: () => t.post(CHECKOUT, good(), { headers: { "content-type": "application/json; charset=utf-16" } }), status: 415, error: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "Latin-1 webhook", send: () => fetch(`${t.url}/functions/v1/payment-webhook`, { method: "POST", headers: { "content-type": "application/json; charset=ISO-8859-1", [WEBHOOK_SIGNATURE_HEADER]: signPayload(t.webhookSecret, paid(orderId)) }, body: paid(orderId) }), status: 415, error: "UNSUPPORTED_MEDIA_TYPE" },
+  {
+    name: "bytes that are not UTF-8",
+    send: () => fetch(`${t.url}${CHECKOUT}`, { method: "POST", headers: { apikey: t.anonKey, "content-type": "application/json" }, body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]) }),
+    status: 400,
+    error: "INVALID_JSON",
+  },
   { name: "unknown RPC argument", send: () => t.post("/rest/v1/rpc/load_test_capacity", { p_event_id: ev.event_id, p_x: 1 }, { key: t.serviceRoleKey }), status: 400, error: "INVALID_REQUEST", field: "p_x" },
   { name: "missing RPC argument", send: () => t.post("/rest/v1/rpc/load_test_invariants", {}, { key: t.serviceRoleKey }), status: 400, error: "INVALID_REQUEST", field: "p_event_id" },
   { name: "RPC argument of the wrong type", send: () => t.post("/rest/v1/rpc/load_test_invariants", { p_event_id: "nope" }, { key: t.serviceRoleKey }), status: 400, error: "INVALID_REQUEST" },
@@ -130,6 +144,11 @@ const cases = (): BadCase[] => [
   { name: "unknown route", send: () => fetch(`${t.url}/functions/v1/nope`, { method: "POST" }), status: 404, error: "NOT_FOUND" },
   { name: "wrong method", send: () => fetch(`${t.url}${CHECKOUT}`, { method: "PUT" }), status: 405, error: "METHOD_NOT_ALLOWED" },
 ];
+
+/** `depth` arrays nested in one another. */
+function deep(depth: number): string {
+  return "[".repeat(depth) + "]".repeat(depth);
+}
 
 function paid(id: string): string {
   return JSON.stringify({ id: `evt_${id}`, type: "checkout.session.completed", data: { order_id: id } });
