@@ -15,6 +15,7 @@ import { startLoad, type Answer, type Ledger } from "./chaos-load.ts";
 
 /** What the issue promises: with PostgreSQL frozen or gone, every request is answered within 5 s. */
 export const ANSWER_BOUND_MS = 5000;
+const POOL_SIZE = 4;
 /** How soon sales must resume once the database is back. */
 export const RECOVERY_BOUND_MS = 10_000;
 
@@ -145,9 +146,13 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
   const started = Date.now();
   const db = await openDatabase({ port: 0, fast: false });
   try {
-    const target = await startTarget({ databaseUrl: db.url, port: 0 });
+    // Fewer connections than buyers, so that requests also queue for one: every bound of the target's
+    // defaults (pool wait, connect, round trip) is met, and a frozen server stacks them.
+    const target = await startTarget({ databaseUrl: db.url, port: 0, poolSize: POOL_SIZE });
     try {
-      const server = `durable embedded PostgreSQL 18 on ${new URL(db.url).host}, target on ${target.url}, ${options.buyers} buyers`;
+      const server =
+        `durable embedded PostgreSQL 18 on ${new URL(db.url).host}, target on ${target.url} ` +
+        `(${POOL_SIZE} connections, default timeouts), ${options.buyers} buyers`;
       progress(`chaos: ${server}`);
       const setup = await fetch(`${target.url}/rest/v1/rpc/load_test_setup`, {
         method: "POST",
