@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { freePort, openDatabase } from "../target/database.ts";
-import { startTestTarget, waitFor, type LoadTestEvent } from "./support/target.ts";
+import { startTestTarget, waitFor, withPg, type LoadTestEvent } from "./support/target.ts";
 
 const MAIN = path.resolve("target/main.ts");
 
@@ -49,6 +49,44 @@ test("the API answers 503 while the database is down and recovers when it is bac
     await t.stop();
     await db.stop();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a request stuck behind a lock answers 503 at TARGET_LOCK_TIMEOUT_MS, and its connection stays usable", async () => {
+  const t = await startTestTarget({ poolSize: 1, lockTimeoutMs: 300, statementTimeoutMs: 1000, queryTimeoutMs: 2000 });
+  try {
+    const ev = await t.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 10 });
+    const buy = (session: string) =>
+      t.post("/functions/v1/enhanced-checkout", { event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 1, session_id: session });
+    const backends = () =>
+      withPg(t.databaseUrl, async (c) =>
+        (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'liventix-target'")).rows.map((r) => r.pid),
+      );
+    const before = await backends();
+    assert.equal(before.length, 1);
+    await withPg(t.databaseUrl, async (c) => {
+      await c.query("BEGIN");
+      await c.query("SELECT 1 FROM ticket_tiers WHERE id = $1 FOR UPDATE", [ev.tier_ids[0]]);
+      const started = Date.now();
+      const stuck = await buy("behind-the-lock");
+      const took = Date.now() - started;
+      assert.equal(stuck.status, 503);
+      assert.equal(stuck.headers.get("retry-after"), "1");
+      assert.deepEqual(await stuck.json(), {
+        error: "SERVICE_UNAVAILABLE",
+        message: "the database is unavailable, saturated or too slow to answer in time; retry after the indicated delay (with the same Idempotency-Key)",
+        sqlstate: "55P03",
+      });
+      assert.ok(took >= 300 && took < 2000, `answered after ${took} ms: the server's lock_timeout, not the client's bound`);
+      await c.query("ROLLBACK");
+    });
+    // The pool's only connection was rolled back, not destroyed, and serves the next request.
+    assert.equal((await buy("after-the-lock")).status, 200);
+    assert.deepEqual(await backends(), before, "the same backend: the server cancelled, the connection survived");
+    const cap = await t.rpc<{ reserved: number }>("load_test_capacity", { p_event_id: ev.event_id });
+    assert.equal(cap.reserved, 1, "the timed-out request reserved nothing");
+  } finally {
+    await t.stop();
   }
 });
 
@@ -134,12 +172,18 @@ test("npm run target prints the variables, serves, and stops everything on SIGTE
 });
 
 test("bad configuration exits 2 naming each variable, without a stack trace", async () => {
-  const run = await runMain({ TARGET_POOL_SIZE: "lots", TARGET_ISOLATION: "snapshot", TARGET_PORT: "-1", JWT_SECRET: "short" });
+  const run = await runMain({ TARGET_POOL_SIZE: "lots", TARGET_ISOLATION: "snapshot", TARGET_PORT: "-1", JWT_SECRET: "short", TARGET_LOG_LEVEL: "loud" });
   assert.equal(run.code, 2);
-  for (const name of ["TARGET_POOL_SIZE=lots", "TARGET_ISOLATION=snapshot", "TARGET_PORT=-1", "JWT_SECRET:"]) {
+  for (const name of ["TARGET_POOL_SIZE=lots", "TARGET_ISOLATION=snapshot", "TARGET_PORT=-1", "JWT_SECRET:", "TARGET_LOG_LEVEL=loud"]) {
     assert.ok(run.stderr.includes(name), `names ${name}: ${run.stderr}`);
   }
   assert.doesNotMatch(run.stderr, /short|\n\s+at /, "no secret value, no stack");
+});
+
+test("timeouts that contradict each other are refused, naming both variables", async () => {
+  const run = await runMain({ TARGET_STATEMENT_TIMEOUT_MS: "3000", TARGET_QUERY_TIMEOUT_MS: "3000" });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /TARGET_STATEMENT_TIMEOUT_MS=3000: must be below TARGET_QUERY_TIMEOUT_MS \(3000\)/);
 });
 
 test("a taken port is refused with a clear message and nothing left running", async () => {
