@@ -32,19 +32,32 @@ CREATE SCHEMA IF NOT EXISTS liventix_private;
 -- Not in PostgREST's exposed schemas, and no API role may even look inside.
 REVOKE ALL ON SCHEMA liventix_private FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION liventix_private.restrict_function(p_function regprocedure, p_service_role boolean)
+-- Every privilege of PUBLIC and of those of `p_roles` that exist, on one object (p_kind FUNCTION or TABLE).
+CREATE OR REPLACE FUNCTION liventix_private.revoke_all(p_kind text, p_object text, p_roles text[])
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_role text;
 BEGIN
-  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', p_function);
-  FOREACH v_role IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+  IF p_kind NOT IN ('FUNCTION', 'TABLE') THEN
+    RAISE EXCEPTION 'revoke_all: p_kind must be FUNCTION or TABLE, not %', p_kind;
+  END IF;
+  EXECUTE format('REVOKE ALL ON %s %s FROM PUBLIC', p_kind, p_object);
+  FOREACH v_role IN ARRAY p_roles LOOP
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = v_role) THEN
-      EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %I', p_function, v_role);
+      EXECUTE format('REVOKE ALL ON %s %s FROM %I', p_kind, p_object, v_role);
     END IF;
   END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION liventix_private.restrict_function(p_function regprocedure, p_service_role boolean)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM liventix_private.revoke_all('FUNCTION', p_function::text, ARRAY['anon', 'authenticated', 'service_role']);
   IF p_service_role AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO service_role', p_function);
   END IF;
@@ -56,19 +69,13 @@ CREATE OR REPLACE FUNCTION liventix_private.restrict_table(p_table regclass)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  v_role text;
 BEGIN
-  EXECUTE format('REVOKE ALL ON TABLE %s FROM PUBLIC', p_table);
-  FOREACH v_role IN ARRAY ARRAY['anon', 'authenticated'] LOOP
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = v_role) THEN
-      EXECUTE format('REVOKE ALL ON TABLE %s FROM %I', p_table, v_role);
-    END IF;
-  END LOOP;
+  PERFORM liventix_private.revoke_all('TABLE', p_table::text, ARRAY['anon', 'authenticated']);
   EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', p_table);
 END
 $$;
 
+REVOKE ALL ON FUNCTION liventix_private.revoke_all(text, text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION liventix_private.restrict_function(regprocedure, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION liventix_private.restrict_table(regclass) FROM PUBLIC;
 
