@@ -32,13 +32,21 @@ export interface DbOptions {
 }
 
 export interface Db {
-  /** Runs one statement in its own transaction (with retries); rows, or a thrown HttpError. */
-  transaction<T extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Runs one statement in its own transaction (with retries); rows, or a thrown HttpError. `bounds`
+   * replaces the statement and round-trip timeouts for background work that no client waits on.
+   */
+  transaction<T extends pg.QueryResultRow>(sql: string, params?: unknown[], bounds?: Bounds): Promise<T[]>;
   /** A bare round trip, for /health; throws HttpError 503 when the database is unreachable. */
   ping(): Promise<void>;
   /** Retries spent and exhausted since start: what the SERIALIZABLE report needs. */
   stats(): { retries: number; exhausted: number };
   end(): Promise<void>;
+}
+
+export interface Bounds {
+  statementTimeoutMs: number;
+  queryTimeoutMs: number;
 }
 
 const BEGIN: Record<Isolation, string> = {
@@ -86,16 +94,19 @@ export function createDb(options: DbOptions): Db {
   // holds it learns of the failure from its rejected query instead.
   pool.on("error", () => undefined);
   pool.on("connect", (client) => client.on("error", () => undefined));
-  const bounds = `SET LOCAL statement_timeout = ${options.statementTimeoutMs}; SET LOCAL lock_timeout = ${options.lockTimeoutMs}`;
+  const requestBounds: Bounds = { statementTimeoutMs: options.statementTimeoutMs, queryTimeoutMs: options.queryTimeoutMs };
   let retries = 0;
   let exhausted = 0;
 
-  async function attempt<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-    const text = `${BEGIN[options.isolation]}; ${bounds}; ${inline(sql, params)}; COMMIT`;
+  async function attempt<T extends pg.QueryResultRow>(sql: string, params: unknown[], bounds: Bounds): Promise<T[]> {
+    const limits = `SET LOCAL statement_timeout = ${bounds.statementTimeoutMs}; SET LOCAL lock_timeout = ${options.lockTimeoutMs}`;
+    const text = `${BEGIN[options.isolation]}; ${limits}; ${inline(sql, params)}; COMMIT`;
     const client = await pool.connect();
     let broken = false;
     try {
-      const results = (await client.query(text)) as unknown as pg.QueryResult<T>[];
+      // pg reads a query's own query_timeout before the pool's; @types/pg does not declare it.
+      const query = { text, query_timeout: bounds.queryTimeoutMs } as pg.QueryConfig;
+      const results = (await client.query(query)) as unknown as pg.QueryResult<T>[];
       return results[3]!.rows;
     } catch (err) {
       broken = isConnectionFailure(err);
@@ -107,15 +118,15 @@ export function createDb(options: DbOptions): Db {
   }
 
   return {
-    async transaction<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+    async transaction<T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], bounds = requestBounds): Promise<T[]> {
       const started = Date.now();
       for (let n = 0; ; n++) {
         try {
-          return await attempt<T>(sql, params);
+          return await attempt<T>(sql, params, bounds);
         } catch (err) {
           if (!isRetryableConflict(err)) throw fromDatabaseError(err);
           // Retries stop at the count and at the round-trip bound, so that conflicts cannot stretch a request either.
-          if (n >= options.maxRetries || Date.now() - started >= options.queryTimeoutMs) {
+          if (n >= options.maxRetries || Date.now() - started >= bounds.queryTimeoutMs) {
             exhausted++;
             throw serializationFailure((err as { code: string }).code);
           }

@@ -90,6 +90,36 @@ test("a request stuck behind a lock answers 503 at TARGET_LOCK_TIMEOUT_MS, and i
   }
 });
 
+test("the cleanup timer clears a backlog that takes longer than a request may", async () => {
+  // Requests get 50 ms of statement time here; expiring 20,000 holds takes several times that.
+  const bounds = { statementTimeoutMs: 50, lockTimeoutMs: 50, queryTimeoutMs: 500 };
+  const idle = await startTestTarget({ ...bounds, cleanupIntervalMs: 86_400_000 });
+  let timed: Awaited<ReturnType<typeof startTestTarget>> | undefined;
+  try {
+    const ev = await idle.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 1_000_000, p_hold_seconds: 1 });
+    const reserved = () =>
+      withPg(idle.databaseUrl, async (c) => Number((await c.query<{ n: string }>("SELECT reserved_quantity AS n FROM ticket_tiers WHERE id = $1", [ev.tier_ids[0]])).rows[0]!.n));
+    await withPg(idle.databaseUrl, (c) =>
+      c.query(
+        `WITH backlog AS (INSERT INTO ticket_holds (tier_id, event_id, session_id, quantity, expires_at)
+           SELECT $1, $2, 'backlog-' || g, 1, now() - interval '1 minute' FROM generate_series(1, 20000) g RETURNING 1)
+         UPDATE ticket_tiers SET reserved_quantity = (SELECT count(*) FROM backlog) WHERE id = $1`,
+        [ev.tier_ids[0], ev.event_id],
+      ),
+    );
+    // As a request (and nothing else cleaning), the same cleanup runs out of time and changes nothing.
+    const rpc = await idle.post("/rest/v1/rpc/cleanup_expired_holds", {}, { key: idle.serviceRoleKey });
+    assert.equal(rpc.status, 503);
+    assert.equal(((await rpc.json()) as { sqlstate?: string }).sqlstate, "57014");
+    assert.equal(await reserved(), 20_000);
+    timed = await startTestTarget({ ...bounds, databaseUrl: idle.databaseUrl, cleanupIntervalMs: 200 });
+    await waitFor("the timer to expire the backlog", async () => ((await reserved()) === 0 ? true : undefined), 30_000);
+  } finally {
+    await timed?.stop();
+    await idle.stop();
+  }
+});
+
 interface Run {
   code: number | null;
   stdout: string;
