@@ -8,7 +8,7 @@
 // acknowledged, so the postmaster-kill and backend-kill faults would prove nothing.
 import pg from "pg";
 import { INVARIANT_NAMES } from "../lib/invariants.ts";
-import { openDatabase } from "../target/database.ts";
+import { openDatabase, type EmbeddedServer } from "../target/database.ts";
 import { startTarget, type Target } from "../target/index.ts";
 import { FAULTS, type Fault } from "./chaos-faults.ts";
 import { startLoad, type Answer, type Ledger } from "./chaos-load.ts";
@@ -108,7 +108,7 @@ function judgeAnswers(answers: Answer[], backAt: number | null): Omit<PhaseRepor
 async function runPhase(
   fault: Fault,
   target: Target,
-  server: NonNullable<Awaited<ReturnType<typeof openDatabase>>["server"]>,
+  server: EmbeddedServer,
   event: { eventId: string; tierId: string },
   ledger: Ledger,
   options: Required<Omit<ChaosOptions, "onProgress">>,
