@@ -1,6 +1,19 @@
 // Expired holds must give their seats back even when nobody calls cleanup: on Supabase pg_cron does it,
 // here a timer does, unless the database already has the pg_cron job (then two cleaners would only race).
-import type { Db } from "./db.ts";
+// Either way every tick ends in the cleanup report: a failed run, or a tier the cleanup had to repair, is
+// logged as a warning (once per cause), so that a stopped cleanup never leaks seats in silence.
+import pg from "pg";
+import { createCleanupReporter, type CleanupObservation } from "./cleanup-report.ts";
+import {
+  cleanupJobProblem,
+  cleanupJobRuns,
+  countRepairs,
+  findCleanupJob,
+  readRepairs,
+  stuckTiers,
+  type CronJob,
+  type Queryable,
+} from "./hold-expiry-sql.ts";
 
 export interface CleanupTimer {
   /** "pg_cron" when the database schedules the job itself, "timer" when this process does. */
@@ -8,37 +21,88 @@ export interface CleanupTimer {
   stop(): Promise<void>;
 }
 
-async function cronJobScheduled(db: Db): Promise<boolean> {
-  // Two statements: a query naming cron.job does not even parse where pg_cron is absent.
-  const [cron] = await db.transaction<{ present: boolean }>("SELECT to_regclass('cron.job') IS NOT NULL AS present");
-  if (!cron?.present) return false;
-  const [job] = await db.transaction<{ scheduled: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM cron.job WHERE command ILIKE '%cleanup_expired_holds%') AS scheduled",
-  );
-  return job?.scheduled ?? false;
+export interface CleanupOptions {
+  /** The cleanup runs on its own connection: at READ COMMITTED as pg_cron would, with PostgreSQL's own error text. */
+  databaseUrl: string;
+  intervalMs: number;
+  log: (line: string) => void;
 }
 
-export async function startCleanup(db: Db, intervalMs: number): Promise<CleanupTimer> {
-  if (await cronJobScheduled(db)) return { mode: "pg_cron", stop: async () => undefined };
+const REPAIRS_PER_TICK = 100;
+const STUCK_TIERS_LISTED = 6;
+
+function pgErrorText(err: unknown): string {
+  const e = err as { message?: string; code?: string; detail?: string };
+  return `${e.message ?? String(err)}${e.code ? ` (SQLSTATE ${e.code})` : ""}${e.detail ? `; ${e.detail}` : ""}`;
+}
+
+/** Timer mode: run the cleanup; pg_cron mode: judge the job's latest runs. */
+async function runOrReadCleanup(client: Queryable, mode: CleanupTimer["mode"]): Promise<string | null | undefined> {
+  if (mode === "timer") {
+    try {
+      await client.query("SELECT public.cleanup_expired_holds()");
+      return null;
+    } catch (err) {
+      return pgErrorText(err);
+    }
+  }
+  const job = await findCleanupJob(client);
+  if (!job) return "the job is gone, so nothing expires holds: apply the migrations again to schedule it";
+  return cleanupJobProblem(job, await cleanupJobRuns(client, job.jobid, 1));
+}
+
+export async function startCleanup(options: CleanupOptions): Promise<CleanupTimer> {
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 1, idleTimeoutMillis: 30_000, application_name: "liventix-target-cleanup" });
+  // An idle client whose server went away emits here; without a listener the process would crash.
+  pool.on("error", () => undefined);
+  let job: CronJob | null;
+  let seenRepair: number;
+  try {
+    job = await findCleanupJob(pool);
+    // Repairs made before this process started are history (npm run readiness lists them); watch for new ones.
+    seenRepair = (await countRepairs(pool)).lastId;
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  // Only an active job expires anything; an inactive one leaves the work to this process.
+  const mode = job?.active ? "pg_cron" : "timer";
+  const report = createCleanupReporter(
+    options.log,
+    job?.active ? `the pg_cron job "${job.jobname ?? job.jobid}"` : "hold cleanup (cleanup_expired_holds)",
+  );
+
+  const observe = async (): Promise<CleanupObservation> => {
+    try {
+      const failure = await runOrReadCleanup(pool, mode);
+      const repairs = await readRepairs(pool, { afterId: seenRepair, limit: REPAIRS_PER_TICK });
+      seenRepair = repairs.at(-1)?.id ?? seenRepair;
+      const stuck = failure && report.isNewFailure(failure) ? await stuckTiers(pool, 0, STUCK_TIERS_LISTED) : [];
+      return { failure, repairs, stuck };
+    } catch (err) {
+      // The database itself is unreachable (restarting, overloaded): that is the failure to report.
+      return { failure: pgErrorText(err), repairs: [] };
+    }
+  };
+
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = () => {
-    // A failed run (database restarting) is simply tried again next time.
-    running = db
-      .transaction("SELECT public.cleanup_expired_holds()")
-      .then(() => undefined, () => undefined)
+    running = observe()
+      .then((observation) => report.record(observation))
       .then(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
+        if (!stopped) timer = setTimeout(tick, options.intervalMs);
       });
   };
-  timer = setTimeout(tick, intervalMs);
+  timer = setTimeout(tick, options.intervalMs);
   return {
-    mode: "timer",
+    mode,
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
       await running;
+      await pool.end();
     },
   };
 }

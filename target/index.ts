@@ -104,7 +104,11 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
   };
   try {
     await ensureExtensions(db, log);
-    const cleanup = await startCleanup(db, opts.cleanupIntervalMs ?? env.cleanupIntervalMs);
+    const cleanup = await startCleanup({
+      databaseUrl: database.url,
+      intervalMs: opts.cleanupIntervalMs ?? env.cleanupIntervalMs,
+      log,
+    });
     undo.push(() => cleanup.stop());
 
     // session_url must name the port actually bound, so the app is built once the server listens;
