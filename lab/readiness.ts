@@ -202,7 +202,7 @@ function holdExpiryItems(state: HoldExpiryState): ReadinessItem[] {
           status: "fail",
           observed: `${describeOverdue(state)}${o?.tiers.length ? `; ${o.tiers.map(describeStuckTier).join("; ")}` : ""}`,
           fix: o
-            ? "the cleanup is failing or not running (see the cleanup job items); SELECT public.cleanup_expired_holds(); gives the seats back now"
+            ? "SELECT public.cleanup_expired_holds(); /* gives the seats back now; then find why the cleanup fails or does not run: the cleanup job items, the target's warnings */"
             : "apply supabase/migrations (supabase db push)",
           required: true,
         }
@@ -219,8 +219,8 @@ function holdExpiryItems(state: HoldExpiryState): ReadinessItem[] {
             status: "fail",
             observed: `${repairs.count} repairs, latest ${repairs.latest[0]!.repairedAt.toISOString()}: ${describeRepair(repairs.latest[0]!)}`,
             fix:
-              "a tier's reserved_quantity had drifted below its holds (a lost update, a hand edit, a restored backup): find the cause " +
-              "(`npm run race -- --fault lost_update` shows the pattern), then acknowledge: DELETE FROM public.hold_cleanup_repairs;",
+              "/* a tier's reserved_quantity had drifted below its holds (a lost update, a hand edit, a restored backup): find the cause " +
+              "first (npm run race -- --fault lost_update shows the pattern), then acknowledge the repairs: */ DELETE FROM public.hold_cleanup_repairs;",
             required: true,
           },
     );

@@ -4,9 +4,16 @@
 // given is how seats leaked unnoticed before.
 import { describeRepair, describeStuckTier, type Repair, type StuckTier } from "./hold-expiry-sql.ts";
 
+export interface CleanupFailure {
+  /** The same for every run that fails for the same reason (no timestamps, no row values). */
+  cause: string;
+  /** What the reader needs, e.g. PostgreSQL's detail naming the failing row. */
+  text: string;
+}
+
 export interface CleanupObservation {
   /** Why the cleanup failed; null when it succeeded; undefined when the tick could not tell (a pg_cron run still going). */
-  failure: string | null | undefined;
+  failure: CleanupFailure | null | undefined;
   /** Repairs recorded since the previous tick. */
   repairs: Repair[];
   /** Tiers whose holds are stuck past their expiry, read when a failure is new. */
@@ -15,7 +22,7 @@ export interface CleanupObservation {
 
 export interface CleanupReporter {
   /** True when this failure starts a new episode, i.e. would be logged (then read the stuck tiers for it). */
-  isNewFailure(failure: string): boolean;
+  isNewFailure(failure: CleanupFailure): boolean;
   record(observation: CleanupObservation): void;
 }
 
@@ -36,12 +43,12 @@ export function createCleanupReporter(
   let failing: string | null = null;
   const reportedTiers = new Set<string>();
   return {
-    isNewFailure: (failure) => failure !== failing,
+    isNewFailure: (failure) => failure.cause !== failing,
     record({ failure, repairs, stuck = [] }) {
-      if (failure && failure !== failing) {
+      if (failure && failure.cause !== failing) {
         const where = stuck.length ? ` Holds past expiry: ${listed(stuck, describeStuckTier)}.` : "";
-        log(`warning: ${runner} failed: ${failure}. Expired holds keep their seats until it succeeds again.${where}`);
-        failing = failure;
+        log(`warning: ${runner} failed: ${failure.text.replace(/\.$/, "")}. Expired holds keep their seats until it succeeds again.${where}`);
+        failing = failure.cause;
       } else if (failure === null && failing !== null) {
         log(`${runner} succeeds again (it had failed: ${failing})`);
         failing = null;

@@ -3,7 +3,7 @@
 // Either way every tick ends in the cleanup report: a failed run, or a tier the cleanup had to repair, is
 // logged as a warning (once per cause), so that a stopped cleanup never leaks seats in silence.
 import pg from "pg";
-import { createCleanupReporter, type CleanupObservation } from "./cleanup-report.ts";
+import { createCleanupReporter, type CleanupFailure, type CleanupObservation } from "./cleanup-report.ts";
 import {
   cleanupJobProblem,
   cleanupJobRuns,
@@ -31,23 +31,27 @@ export interface CleanupOptions {
 const REPAIRS_PER_TICK = 100;
 const STUCK_TIERS_LISTED = 6;
 
-function pgErrorText(err: unknown): string {
+function pgFailure(err: unknown): CleanupFailure {
   const e = err as { message?: string; code?: string; detail?: string };
-  return `${e.message ?? String(err)}${e.code ? ` (SQLSTATE ${e.code})` : ""}${e.detail ? `; ${e.detail}` : ""}`;
+  const cause = `${e.message ?? String(err)}${e.code ? ` (SQLSTATE ${e.code})` : ""}`;
+  return { cause, text: e.detail ? `${cause}; ${e.detail}` : cause };
 }
 
 /** Timer mode: run the cleanup; pg_cron mode: judge the job's latest runs. */
-async function runOrReadCleanup(client: Queryable, mode: CleanupTimer["mode"]): Promise<string | null | undefined> {
+async function runOrReadCleanup(client: Queryable, mode: CleanupTimer["mode"]): Promise<CleanupFailure | null | undefined> {
   if (mode === "timer") {
     try {
       await client.query("SELECT public.cleanup_expired_holds()");
       return null;
     } catch (err) {
-      return pgErrorText(err);
+      return pgFailure(err);
     }
   }
   const job = await findCleanupJob(client);
-  if (!job) return "the job is gone, so nothing expires holds: apply the migrations again to schedule it";
+  if (!job) {
+    const gone = "the job is gone, so nothing expires holds: apply the migrations again to schedule it";
+    return { cause: gone, text: gone };
+  }
   return cleanupJobProblem(job, await cleanupJobRuns(client, job.jobid, 1));
 }
 
@@ -81,7 +85,7 @@ export async function startCleanup(options: CleanupOptions): Promise<CleanupTime
       return { failure, repairs, stuck };
     } catch (err) {
       // The database itself is unreachable (restarting, overloaded): that is the failure to report.
-      return { failure: pgErrorText(err), repairs: [] };
+      return { failure: pgFailure(err), repairs: [] };
     }
   };
 

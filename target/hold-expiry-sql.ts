@@ -20,8 +20,10 @@ export interface CronJob {
 export interface CronRun {
   runid: number;
   status: string;
-  /** The error of a failed run, without pg_cron's "ERROR:" prefix. */
+  /** The error of a failed run: its first line, without pg_cron's "ERROR:" prefix. */
   message: string;
+  /** PostgreSQL's DETAIL line of that error, if any (the failing row of a CHECK violation). */
+  detail: string;
   start: Date | null;
   end: Date | null;
   /** Seconds from the run's start to now, by the database's clock. */
@@ -47,20 +49,25 @@ export function cronIntervalSeconds(schedule: string): number {
 }
 
 /**
- * What is wrong with the cleanup job, judged from its latest runs (newest first): null when its latest run
- * succeeded recently, undefined when there is nothing to judge yet (no finished run recorded).
+ * What is wrong with the cleanup job, judged from its latest runs (newest first): `cause` stays the same
+ * while the job keeps failing the same way, `text` adds the detail. null when its latest run succeeded
+ * recently, undefined when there is nothing to judge yet (no finished run recorded).
  */
-export function cleanupJobProblem(job: CronJob, runs: CronRun[]): string | null | undefined {
-  if (!job.active) return `the pg_cron job ${job.jobid} is inactive: nothing expires holds`;
+export function cleanupJobProblem(job: CronJob, runs: CronRun[]): { cause: string; text: string } | null | undefined {
+  const plain = (cause: string) => ({ cause, text: cause });
+  if (!job.active) return plain(`the pg_cron job ${job.jobid} is inactive: nothing expires holds`);
   const finished = runs.filter((r) => r.status === "succeeded" || r.status === "failed");
   const last = finished[0];
   if (!last) return undefined;
-  if (last.status === "failed") return last.message || "failed without a message";
+  if (last.status === "failed") {
+    const cause = last.message || "failed without a message";
+    return { cause, text: last.detail ? `${cause}; ${last.detail}` : cause };
+  }
   const interval = cronIntervalSeconds(job.schedule);
   if (last.ageSeconds !== null && last.ageSeconds > MISSED_INTERVALS * interval) {
-    return (
+    return plain(
       `no run since ${last.start?.toISOString() ?? "?"} although it is scheduled "${job.schedule}": pg_cron only runs ` +
-      "jobs of the database named by cron.database_name, and only while its scheduler runs"
+        "jobs of the database named by cron.database_name, and only while its scheduler runs",
     );
   }
   return null;
@@ -119,7 +126,9 @@ export async function cleanupJobRuns(db: Queryable, jobid: number, limit: number
   return r.rows.map((row) => ({
     runid: Number(row.runid),
     status: row.status ?? "unknown",
-    message: (row.return_message ?? "").replace(/^ERROR:\s+/, "").trim(),
+    // libpq-mode runs record the whole error report: "ERROR:  msg\nDETAIL:  ...\nCONTEXT:  ...".
+    message: (row.return_message ?? "").split("\n")[0]!.replace(/^ERROR:\s+/, "").trim(),
+    detail: /^DETAIL:\s+(.*)$/m.exec(row.return_message ?? "")?.[1]?.trim() ?? "",
     start: row.start_time,
     end: row.end_time,
     ageSeconds: row.age,

@@ -1,0 +1,65 @@
+// A throwaway Debian PostgreSQL 15 server (what Supabase projects run): its own folder, a free port on
+// 127.0.0.1, trust authentication, no fsync; removed on stop. Extra server settings (-c) are passed as is.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { access, chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { freePort } from "../../target/database.ts";
+
+const run = promisify(execFile);
+export const PG15_BIN = "/usr/lib/postgresql/15/bin";
+const PG15_LIB = "/usr/lib/postgresql/15/lib";
+
+export interface Pg15Server {
+  url: string;
+  /** The server's folder (socket directory too). */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Fails with the install command when a file of a Debian package is missing. */
+export async function requireFile(file: string, pkg: string): Promise<void> {
+  await access(file).catch(() => assert.fail(`${file} is missing: install it (apt-get install -y ${pkg})`));
+}
+
+export async function requirePgCron(): Promise<void> {
+  await requireFile(path.join(PG15_LIB, "pg_cron.so"), "postgresql-15-cron");
+}
+
+export async function startPg15(settings: Record<string, string> = {}): Promise<Pg15Server> {
+  for (const bin of ["initdb", "pg_ctl", "postgres"]) await requireFile(path.join(PG15_BIN, bin), "postgresql-15");
+  // PostgreSQL refuses to run as root: as root, run it as the `postgres` OS user in a folder it owns.
+  const asRoot = process.getuid?.() === 0;
+  const as = async (bin: string, args: string[]) =>
+    asRoot ? run("runuser", ["-u", "postgres", "--", path.join(PG15_BIN, bin), ...args]) : run(path.join(PG15_BIN, bin), args);
+  const dir = await mkdtemp(path.join(tmpdir(), "liventix-pg15-"));
+  if (asRoot) {
+    const ids = await run("id", ["-u", "postgres"]).then(async (u) => [Number(u.stdout), Number((await run("id", ["-g", "postgres"])).stdout)]);
+    await chown(dir, ids[0]!, ids[1]!);
+  }
+  await chmod(dir, 0o700);
+  const data = path.join(dir, "data");
+  const port = await freePort();
+  const extra = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`);
+  try {
+    await as("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--locale=C", "--encoding=UTF8"]);
+    await as("pg_ctl", [
+      "-D", data, "-l", path.join(dir, "log"), "-w", "-t", "60",
+      "-o", [`-p ${port}`, "-c listen_addresses=127.0.0.1", `-k ${dir}`, "-c fsync=off", ...extra].join(" "),
+      "start",
+    ]);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    dir,
+    async stop() {
+      await as("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
