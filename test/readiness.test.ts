@@ -78,7 +78,7 @@ test("holds stuck past expiry, then the repair the cleanup made: each ❌ with i
   const stuck = await audit(url);
   assert.equal(stuck.code, 1);
   assert.deepEqual(stuck.failing.map((i) => i.name), ["no overdue holds (> 3 min past expiry)"]);
-  assert.match(stuck.failing[0]!.observed, /^6 active holds \(8 seats\) more than 3 min past expiry, oldest 10 min past; tier /);
+  assert.match(stuck.failing[0]!.observed, /^6 active holds \(8 seats\) more than 3 min past expiry, oldest 1[01] min past; tier /);
   await sql(url, stuck.failing[0]!.fix);
 
   const repaired = await audit(url);
