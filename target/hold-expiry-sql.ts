@@ -2,6 +2,7 @@
 // readiness` and `npm run db-stats`: the pg_cron job and its recorded runs, the repairs the cleanup made
 // (public.hold_cleanup_repairs) and the tiers whose holds are past their expiry.
 import type pg from "pg";
+import type { CleanupFailure } from "./cleanup-report.ts";
 
 /** A pg.Client or pg.Pool. */
 export type Queryable = Pick<pg.ClientBase, "query">;
@@ -53,8 +54,8 @@ export function cronIntervalSeconds(schedule: string): number {
  * while the job keeps failing the same way, `text` adds the detail. null when its latest run succeeded
  * recently, undefined when there is nothing to judge yet (no finished run recorded).
  */
-export function cleanupJobProblem(job: CronJob, runs: CronRun[]): { cause: string; text: string } | null | undefined {
-  const plain = (cause: string) => ({ cause, text: cause });
+export function cleanupJobProblem(job: CronJob, runs: CronRun[]): CleanupFailure | null | undefined {
+  const plain = (cause: string): CleanupFailure => ({ cause, text: cause });
   if (!job.active) return plain(`the pg_cron job ${job.jobid} is inactive: nothing expires holds`);
   const finished = runs.filter((r) => r.status === "succeeded" || r.status === "failed");
   const last = finished[0];
