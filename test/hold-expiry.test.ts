@@ -1,6 +1,7 @@
 // Issue 11 on the embedded PostgreSQL: one tier whose counter drifted below its holds used to stop hold
 // expiry for every tier; now the other tiers' seats come back, the drifted tier is repaired, recorded and
-// fails its event's no_counter_repairs, and the target's timer says so once per cause, never per tick.
+// fails its event's no_counter_repairs, and the target's timer says so once per cause, never per tick. The repair
+// log is closed to anon and authenticated on a database with Supabase's roles and default privileges.
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { test } from "node:test";
@@ -50,7 +51,22 @@ test("before the fix one drifted tier stops all expiry; pushing the hold-expiry 
       await assert.rejects(c.query("SELECT public.cleanup_expired_holds()"), /check_no_negative_availability/);
       assert.deepEqual(await holdStatuses(c, p.due), p.due.map(() => "active"), "the old cleanup expired nothing, anywhere");
 
+      // Supabase's roles, and its default privileges that hand every new table to them.
+      await c.query(`CREATE ROLE anon NOLOGIN; CREATE ROLE authenticated NOLOGIN; CREATE ROLE service_role NOLOGIN;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role`);
       assert.deepEqual(await migrate(db.url), [HOLD_EXPIRY_VERSION]);
+      const access = await c.query(
+        `SELECT r AS role, has_table_privilege(r, 'public.hold_cleanup_repairs', 'SELECT, INSERT, UPDATE, DELETE') AS table,
+                has_sequence_privilege(r, pg_get_serial_sequence('public.hold_cleanup_repairs', 'id'), 'USAGE, SELECT, UPDATE') AS sequence
+           FROM unnest(ARRAY['anon', 'authenticated', 'service_role']) r`,
+      );
+      assert.deepEqual(access.rows, [
+        { role: "anon", table: false, sequence: false },
+        { role: "authenticated", table: false, sequence: false },
+        { role: "service_role", table: true, sequence: true },
+      ]);
+      assert.equal((await c.query("SELECT relrowsecurity FROM pg_class WHERE oid = 'public.hold_cleanup_repairs'::regclass")).rows[0].relrowsecurity, true);
       const expired = await c.query<{ n: number }>("SELECT public.cleanup_expired_holds() AS n");
       assert.equal(expired.rows[0]!.n, p.due.length + 1 + healthyEvent.due.length);
       assert.deepEqual(await reservedOf(c, [...p.healthy, p.drifted, overfull]), [0, 0, 1, 2]);
