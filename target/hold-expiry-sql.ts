@@ -85,6 +85,8 @@ export interface Repair {
   expiredQuantity: number;
   activeHoldQuantity: number;
   reservedAfter: number;
+  /** The application_name of the session that ran the cleanup (pg_cron's is "pg_cron"). */
+  repairedBy: string;
 }
 
 export interface StuckTier {
@@ -145,7 +147,7 @@ export async function repairsTableExists(db: Queryable): Promise<boolean> {
 export async function readRepairs(db: Queryable, options: { afterId?: number; newest?: boolean; limit: number }): Promise<Repair[]> {
   const r = await db.query<Record<string, string | Date>>(
     `SELECT id, repaired_at, tier_id, event_id, total_quantity, sold_quantity, reserved_before, expired_quantity,
-            active_hold_quantity, reserved_after
+            active_hold_quantity, reserved_after, application_name
        FROM public.hold_cleanup_repairs WHERE id > $1 ORDER BY id ${options.newest ? "DESC" : "ASC"} LIMIT $2`,
     [options.afterId ?? 0, options.limit],
   );
@@ -160,6 +162,7 @@ export async function readRepairs(db: Queryable, options: { afterId?: number; ne
     expiredQuantity: Number(row.expired_quantity),
     activeHoldQuantity: Number(row.active_hold_quantity),
     reservedAfter: Number(row.reserved_after),
+    repairedBy: String(row.application_name),
   }));
 }
 
@@ -183,7 +186,8 @@ export async function stuckTiers(db: Queryable, graceSeconds: number, limit: num
 export function describeRepair(r: Repair): string {
   return (
     `tier ${r.tierId} (event ${r.eventId}, total ${r.total}, sold ${r.sold}): reserved ${r.reservedBefore} but ` +
-    `${r.expiredQuantity} seats expiring, ${r.activeHoldQuantity} seats still held -> reserved ${r.reservedAfter}`
+    `${r.expiredQuantity} seats expiring, ${r.activeHoldQuantity} seats still held -> reserved ${r.reservedAfter}` +
+    ` (by ${r.repairedBy || "a session without application_name"})`
   );
 }
 

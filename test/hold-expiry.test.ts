@@ -137,7 +137,8 @@ test("the target's timer: healthy seats come back, the drifted tier is repaired 
           (await holdStatuses(c, [drift.rows[0]!.id, healthy])).every((s) => s === "expired") ? true : undefined,
         );
       }
-      assert.equal((await c.query("SELECT 1 FROM public.hold_cleanup_repairs WHERE tier_id = $1", [p.drifted])).rowCount, 4);
+      const repairs = await c.query("SELECT application_name FROM public.hold_cleanup_repairs WHERE tier_id = $1", [p.drifted]);
+      assert.deepEqual(repairs.rows.map((r) => r.application_name), Array(4).fill("liventix-target-cleanup"));
       await cleanupTicks(target.databaseUrl, 3);
       assert.equal(logged(/repaired/).length, 1, lines.join("\n"));
 

@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS public.hold_cleanup_repairs (
   -- Seats of the tier's holds still active after the run, and what reserved_quantity was set to: they
   -- differ only when more seats are held than the tier has (then the tier is set to sold out).
   active_hold_quantity bigint NOT NULL,
-  reserved_after       integer NOT NULL
+  reserved_after       integer NOT NULL,
+  -- Who ran the cleanup: "pg_cron", "liventix-target-cleanup", psql, ...
+  application_name     text NOT NULL DEFAULT current_setting('application_name')
 );
 CREATE INDEX IF NOT EXISTS idx_hold_cleanup_repairs_tier ON public.hold_cleanup_repairs (tier_id);
 CREATE INDEX IF NOT EXISTS idx_hold_cleanup_repairs_event ON public.hold_cleanup_repairs (event_id);
