@@ -93,10 +93,10 @@ export async function readHoldExpiry(client: pg.Client): Promise<HoldExpiryState
   };
 }
 
-/** "95 s", "12 min", "3.0 h" */
+/** "95 s", "200 s", "3 min", "12 min", "3.0 h": seconds below 10 minutes unless whole minutes (a limit). */
 export function ago(seconds: number | null): string {
   if (seconds === null) return "-";
-  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 600 && Math.round(seconds) % 60 !== 0) return `${Math.round(seconds)} s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
 }

@@ -136,7 +136,7 @@ function cleanupJobItem(state: HoldExpiryState, options: ReadinessOptions): Read
 }
 
 /** Only where the job exists: has it succeeded within a few of its intervals (cron.job_run_details)? */
-function cleanupRunsItem(state: HoldExpiryState): ReadinessItem | null {
+export function cleanupRunsItem(state: HoldExpiryState): ReadinessItem | null {
   const cron = state.cron;
   const job = cron?.job;
   if (!cron || !job?.active) return null;
@@ -157,13 +157,7 @@ function cleanupRunsItem(state: HoldExpiryState): ReadinessItem | null {
       required: true,
     };
   }
-  const success = finished.find((r) => r.status === "succeeded");
-  const failedNote = latest.status === "failed" ? `latest run (${latest.start?.toISOString() ?? "?"}) failed: ${latest.message}; ` : "";
-  const fixFailure = `${inspect} -- fix the error it names; a violated check_no_negative_availability is the cleanup from before the fix: ${MIGRATION_FIX}`;
-  if (!success || (success.ageSeconds ?? Infinity) > limit) {
-    const last = success ? `last success ${ago(success.ageSeconds)} ago` : `no success in the last ${cron.runs.length} runs`;
-    return { name, status: "fail", observed: `${failedNote}${last} (limit ${ago(limit)})`, fix: fixFailure, required: true };
-  }
+  // Runs that stopped altogether say nothing about success or failure: the scheduler is the problem.
   if ((latest.ageSeconds ?? 0) > limit) {
     return {
       name,
@@ -172,6 +166,13 @@ function cleanupRunsItem(state: HoldExpiryState): ReadinessItem | null {
       fix: `pg_cron's scheduler is not running jobs here: it runs them only in cron.database_name (${cron.databaseName ?? "unknown"}); check the server log`,
       required: true,
     };
+  }
+  const success = finished.find((r) => r.status === "succeeded");
+  const failedNote = latest.status === "failed" ? `latest run (${latest.start?.toISOString() ?? "?"}) failed: ${latest.message}; ` : "";
+  const fixFailure = `${inspect} -- fix the error it names; a violated check_no_negative_availability is the cleanup from before the fix: ${MIGRATION_FIX}`;
+  if (!success || (success.ageSeconds ?? Infinity) > limit) {
+    const last = success ? `last success ${ago(success.ageSeconds)} ago` : `no success in the last ${cron.runs.length} runs`;
+    return { name, status: "fail", observed: `${failedNote}${last} (limit ${ago(limit)})`, fix: fixFailure, required: true };
   }
   if (latest.status === "failed") {
     return { name, status: "warn", observed: `${failedNote}last success ${ago(success.ageSeconds)} ago`, fix: fixFailure, required: false };
