@@ -1,9 +1,11 @@
 // `npm run db-stats`: what the database saw during a load test (for example while `npm run load` hammers
 // it over HTTP): pg_stat_statements for the reservation functions, lock waits sampled from
-// pg_stat_activity, and table activity. `--reset` clears pg_stat_statements before a scenario.
+// pg_stat_activity, table activity, and hold expiry (overdue holds, the cleanup job's last runs).
+// `--reset` clears pg_stat_statements before a scenario.
 import { writeFile } from "node:fs/promises";
 import pg from "pg";
 import { intFlag, parseFlags, runMain } from "../lab/cli-kit.ts";
+import { formatHoldExpiry, readHoldExpiry } from "../lab/hold-expiry.ts";
 import { openLabDatabase } from "../lab/lab-database.ts";
 import { startLockSampler } from "../lab/lock-sampler.ts";
 import { formatLockWaits, formatStatements, formatTableStats } from "../lab/race-report.ts";
@@ -41,8 +43,13 @@ async function main(): Promise<number> {
     const lockWaits = await sampler.stop();
     const statements = await readStatStatements(client);
     const tables = await readTableStats(client);
-    console.log([formatStatements(statements), formatLockWaits(lockWaits), formatTableStats(tables, "table totals since stats reset")].join("\n\n"));
-    if (flags.json) await writeFile(flags.json, `${JSON.stringify({ statements, lockWaits, tables }, null, 2)}\n`);
+    const holdExpiry = await readHoldExpiry(client);
+    console.log(
+      [formatStatements(statements), formatLockWaits(lockWaits), formatTableStats(tables, "table totals since stats reset"), formatHoldExpiry(holdExpiry)].join(
+        "\n\n",
+      ),
+    );
+    if (flags.json) await writeFile(flags.json, `${JSON.stringify({ statements, lockWaits, tables, holdExpiry }, null, 2)}\n`);
     return 0;
   } finally {
     await client.end().catch(() => undefined);

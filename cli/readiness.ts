@@ -14,14 +14,18 @@ const USAGE = `usage: npm run readiness -- [--cleanup-by-app] [--json FILE]
 Audits DATABASE_URL, or a fresh embedded PostgreSQL when it is unset (whose cleanup runs on the target's timer).`;
 
 const ICON = { pass: "✅", warn: "⚠️", fail: "❌" } as const;
+const OBSERVED_WIDTH = 90;
 
 export function formatReadiness(items: ReadinessItem[]): string {
   const table = renderTable(
     ["", "check", "observed", "fix"],
-    items.map((i) => [ICON[i.status], i.name, i.observed.length > 90 ? `${i.observed.slice(0, 87)}...` : i.observed, i.fix]),
+    items.map((i) => [ICON[i.status], i.name, i.observed.length > OBSERVED_WIDTH ? `${i.observed.slice(0, OBSERVED_WIDTH - 3)}...` : i.observed, i.fix]),
   );
   const failed = items.filter((i) => i.status === "fail");
-  return `${table}\n\n${failed.length ? `❌ NOT READY: ${failed.map((i) => i.name).join(", ")}` : "✅ READY: every required item is in place"}`;
+  // What the table cut short is what the reader most needs when an item is not passing (an error message).
+  const cut = items.filter((i) => i.status !== "pass" && i.observed.length > OBSERVED_WIDTH).map((i) => `${ICON[i.status]} ${i.name}: ${i.observed}`);
+  const verdict = failed.length ? `❌ NOT READY: ${failed.map((i) => i.name).join(", ")}` : "✅ READY: every required item is in place";
+  return [table, ...(cut.length ? ["", ...cut] : []), "", verdict].join("\n");
 }
 
 async function main(): Promise<number> {

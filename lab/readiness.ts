@@ -1,9 +1,11 @@
 // The guide's production-readiness checklist, read from the database's own catalogs: the indexes the hot
-// paths need, the CHECK constraints that make an oversell impossible to commit, the cleanup job, retry
-// and idempotency support, pg_stat_statements, and what Supabase's API roles can reach. Each item comes
-// with the SQL that fixes it.
+// paths need, the CHECK constraints that make an oversell impossible to commit, the cleanup job and whether
+// it really expires holds (its recorded runs, overdue holds, repairs), retry and idempotency support,
+// pg_stat_statements, and what Supabase's API roles can reach. Each item comes with the SQL that fixes it.
 import type pg from "pg";
 import { apiRoleItems } from "./api-roles.ts";
+import { CLEANUP_JOB_NAME, describeRepair, describeStuckTier, MISSED_INTERVALS } from "../target/hold-expiry-sql.ts";
+import { ago, describeOverdue, readHoldExpiry, type HoldExpiryState } from "./hold-expiry.ts";
 
 export type ReadinessStatus = "pass" | "fail" | "warn";
 
@@ -103,7 +105,11 @@ export async function auditReadiness(client: pg.Client, options: ReadinessOption
     );
   }
 
-  items.push(await cleanupJobItem(client, options));
+  const expiry = await readHoldExpiry(client);
+  items.push(cleanupJobItem(expiry, options));
+  const runs = cleanupRunsItem(expiry);
+  if (runs) items.push(runs);
+  items.push(...holdExpiryItems(expiry));
   items.push(await retryItem(client));
   items.push(idempotencyItem(idx));
   items.push(await statStatementsItem(client));
@@ -111,22 +117,118 @@ export async function auditReadiness(client: pg.Client, options: ReadinessOption
   return items;
 }
 
-async function cleanupJobItem(client: pg.Client, options: ReadinessOptions): Promise<ReadinessItem> {
+const MIGRATION_FIX =
+  "apply supabase/migrations/20261201000100_hold_expiry.sql: `supabase db push`, or run the file in the SQL editor (it is idempotent)";
+
+function cleanupJobItem(state: HoldExpiryState, options: ReadinessOptions): ReadinessItem {
   const name = "cleanup job scheduled (pg_cron)";
-  const fix =
-    "CREATE EXTENSION IF NOT EXISTS pg_cron; SELECT cron.schedule('liventix-cleanup-expired-holds', '* * * * *', 'SELECT public.cleanup_expired_holds()');";
-  const hasCron = (await client.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'")).rowCount! > 0;
-  if (hasCron) {
-    const jobs = await client.query<{ schedule: string; active: boolean }>(
-      "SELECT schedule, active FROM cron.job WHERE command ILIKE '%cleanup_expired_holds%'",
-    );
-    const active = jobs.rows.find((j) => j.active);
-    if (active) return { name, status: "pass", observed: `cron.job every "${active.schedule}"`, fix: "", required: true };
-    return { name, status: "fail", observed: jobs.rowCount ? "job exists but is inactive" : "pg_cron installed, no cleanup job", fix, required: true };
-  }
+  const fix = `CREATE EXTENSION IF NOT EXISTS pg_cron; SELECT cron.schedule('${CLEANUP_JOB_NAME}', '* * * * *', 'SELECT public.cleanup_expired_holds()');`;
+  const job = state.cron?.job;
+  if (job?.active) return { name, status: "pass", observed: `cron.job every "${job.schedule}"`, fix: "", required: true };
+  if (state.cron) return { name, status: "fail", observed: job ? "job exists but is inactive" : "pg_cron installed, no cleanup job", fix, required: true };
   return options.cleanupByApp
-    ? { name, status: "warn", observed: "no pg_cron: cleanup must run outside the database (the embedded target's timer)", fix, required: false }
+    ? {
+        name,
+        status: "warn",
+        observed: "no pg_cron: cleanup must run outside the database (the embedded target's timer, which logs its failures)",
+        fix,
+        required: false,
+      }
     : { name, status: "fail", observed: "pg_cron is not installed: nothing expires holds", fix, required: true };
+}
+
+/** Only where the job exists: has it succeeded within a few of its intervals (cron.job_run_details)? */
+export function cleanupRunsItem(state: HoldExpiryState): ReadinessItem | null {
+  const cron = state.cron;
+  const job = cron?.job;
+  if (!cron || !job?.active) return null;
+  const name = "cleanup job succeeding (cron.job_run_details)";
+  const inspect = `SELECT start_time, status, return_message FROM cron.job_run_details WHERE jobid = ${job.jobid} ORDER BY runid DESC LIMIT 5;`;
+  if (!cron.logRun) {
+    return { name, status: "warn", observed: "cron.log_run is off: pg_cron records no runs, so nobody sees a failing job", fix: "ALTER SYSTEM SET cron.log_run = on; -- then restart", required: false };
+  }
+  const limit = MISSED_INTERVALS * state.intervalSeconds;
+  const finished = cron.runs.filter((r) => r.status === "succeeded" || r.status === "failed");
+  const latest = finished[0];
+  if (!latest) {
+    return {
+      name,
+      status: "fail",
+      observed: "no finished run recorded",
+      fix: `wait ${ago(state.intervalSeconds)} after scheduling; if still none, pg_cron is not running jobs here: it runs them only in cron.database_name (${cron.databaseName ?? "unknown"}), which must be this database`,
+      required: true,
+    };
+  }
+  // Runs that stopped altogether say nothing about success or failure: the scheduler is the problem.
+  if ((latest.ageSeconds ?? 0) > limit) {
+    return {
+      name,
+      status: "fail",
+      observed: `no run for ${ago(latest.ageSeconds)} although it runs every ${ago(state.intervalSeconds)}`,
+      fix: `pg_cron's scheduler is not running jobs here: it runs them only in cron.database_name (${cron.databaseName ?? "unknown"}); check the server log`,
+      required: true,
+    };
+  }
+  const success = finished.find((r) => r.status === "succeeded");
+  const failedNote = latest.status === "failed" ? `latest run (${latest.start?.toISOString() ?? "?"}) failed: ${latest.message}; ` : "";
+  const fixFailure = `${inspect} -- fix the error it names; a violated check_no_negative_availability is the cleanup from before the fix: ${MIGRATION_FIX}`;
+  if (!success || (success.ageSeconds ?? Infinity) > limit) {
+    const last = success ? `last success ${ago(success.ageSeconds)} ago` : `no success in the last ${cron.runs.length} runs`;
+    return { name, status: "fail", observed: `${failedNote}${last} (limit ${ago(limit)})`, fix: fixFailure, required: true };
+  }
+  if (latest.status === "failed") {
+    return { name, status: "warn", observed: `${failedNote}last success ${ago(success.ageSeconds)} ago`, fix: fixFailure, required: false };
+  }
+  return { name, status: "pass", observed: `last run succeeded ${ago(latest.ageSeconds)} ago`, fix: "", required: true };
+}
+
+function holdExpiryItems(state: HoldExpiryState): ReadinessItem[] {
+  const items: ReadinessItem[] = [];
+  const migration = "hold expiry migration (a drifted tier cannot stop cleanup)";
+  items.push(
+    state.migrated
+      ? { name: migration, status: "pass", observed: "cleanup_expired_holds() repairs and records drifted tiers", fix: "", required: true }
+      : {
+          name: migration,
+          status: "fail",
+          observed: "cleanup_expired_holds() predates it: one tier with drifted counters stops expiry everywhere",
+          fix: MIGRATION_FIX,
+          required: true,
+        },
+  );
+  const overdue = `no overdue holds (> ${ago(state.graceSeconds)} past expiry)`;
+  const o = state.overdue;
+  items.push(
+    !o || o.holds > 0
+      ? {
+          name: overdue,
+          status: "fail",
+          observed: `${describeOverdue(state)}${o?.tiers.length ? `; ${o.tiers.map(describeStuckTier).join("; ")}` : ""}`,
+          fix: o
+            ? "SELECT public.cleanup_expired_holds(); /* gives the seats back now; then find why the cleanup fails or does not run: the cleanup job items, the target's warnings */"
+            : "apply supabase/migrations (supabase db push)",
+          required: true,
+        }
+      : { name: overdue, status: "pass", observed: describeOverdue(state), fix: "", required: true },
+  );
+  const repairs = state.repairs;
+  if (repairs) {
+    const name = "no hold counter repairs (public.hold_cleanup_repairs)";
+    items.push(
+      repairs.count === 0
+        ? { name, status: "pass", observed: "the cleanup never had to repair a tier", fix: "", required: true }
+        : {
+            name,
+            status: "fail",
+            observed: `${repairs.count} repairs, latest ${repairs.latest[0]!.repairedAt.toISOString()}: ${describeRepair(repairs.latest[0]!)}`,
+            fix:
+              "/* a tier's reserved_quantity had drifted below its holds (a lost update, a hand edit, a restored backup): find the cause " +
+              "first (npm run race -- --fault lost_update shows the pattern), then acknowledge the repairs: */ DELETE FROM public.hold_cleanup_repairs;",
+            required: true,
+          },
+    );
+  }
+  return items;
 }
 
 async function retryItem(client: pg.Client): Promise<ReadinessItem> {

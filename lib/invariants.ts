@@ -13,6 +13,7 @@ export const INVARIANTS = {
   paid_orders_fully_ticketed: "every paid order has exactly one ticket per held seat, and no unpaid order has tickets",
   event_capacity_respected: "where an event caps its total capacity, sold + reserved across its tiers stays within it",
   one_active_hold_per_session: "no session holds two active holds on the same tier",
+  no_counter_repairs: "the hold cleanup never had to repair a tier's reserved_quantity (it does when the counter drifted below the holds)",
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;

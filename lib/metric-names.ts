@@ -48,6 +48,7 @@ export const CAPACITY_FIELDS = [
   "orders_paid",
   "conversion_rate",
   "cart_abandonment_rate",
+  "project_overdue_holds",
 ] as const;
 export type CapacityField = (typeof CAPACITY_FIELDS)[number];
 export type Capacity = Partial<Record<CapacityField, number>>;

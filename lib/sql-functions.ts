@@ -31,4 +31,13 @@ export const OWNER_ONLY_FUNCTIONS = [
 export const SQL_FUNCTIONS: readonly string[] = [...SERVICE_ROLE_FUNCTIONS, ...OWNER_ONLY_FUNCTIONS];
 
 /** Every table of the suite: row level security on, no privileges for anon or authenticated. */
-export const SQL_TABLES = ["events", "ticket_tiers", "ticket_holds", "orders", "tickets", "idempotency_keys", "payment_events"] as const;
+export const SQL_TABLES = [
+  "events",
+  "ticket_tiers",
+  "ticket_holds",
+  "orders",
+  "tickets",
+  "idempotency_keys",
+  "payment_events",
+  "hold_cleanup_repairs",
+] as const;

@@ -62,3 +62,16 @@ export function abandonedReleasedCheck(c: Capacity): InvariantRow {
     detail: released ? "every expired hold gave its seats back" : "seats still held after the holds expired: cleanup is not running or not releasing",
   };
 }
+
+/**
+ * Holds of any event left active long after their expiry: not this run's verdict (its own event is judged
+ * by no_stale_active_holds), but a cleanup that stopped anywhere in the project leaks seats everywhere.
+ */
+export function overdueHoldsWarning(c: Capacity | null): string | null {
+  const overdue = c?.project_overdue_holds ?? 0;
+  if (overdue <= 0) return null;
+  return (
+    `WARNING: ${overdue} active hold(s) across the project are more than 120 s past their expiry: the hold cleanup ` +
+    "is failing or not running (npm run readiness and npm run db-stats show why)"
+  );
+}

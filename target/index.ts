@@ -90,7 +90,13 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
   };
   try {
     await ensureExtensions(db, log);
-    const cleanup = await startCleanup(db, settings.cleanupIntervalMs, settings.idempotencyTtlSeconds);
+    const cleanup = await startCleanup({
+      databaseUrl: database.url,
+      intervalMs: settings.cleanupIntervalMs,
+      idempotencyTtlSeconds: settings.idempotencyTtlSeconds,
+      connectTimeoutMs: settings.poolTimeoutMs,
+      log,
+    });
     undo.push(() => cleanup.stop());
 
     // session_url must name the port actually bound, so the app is built once the server listens;

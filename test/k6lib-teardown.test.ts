@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { isOversellCheck, teardownChecks } from "../lib/bundles.ts";
 import { INVARIANT_NAMES } from "../lib/invariants.ts";
 import { sqlDriverUrl } from "../lib/pg-url.ts";
-import { abandonedReleasedCheck, capacityChecks, parseCapacity, parseInvariantRows } from "../lib/teardown-checks.ts";
+import { abandonedReleasedCheck, capacityChecks, overdueHoldsWarning, parseCapacity, parseInvariantRows } from "../lib/teardown-checks.ts";
 
 test("capacity from a jsonb object or its text, numeric strings included", () => {
   const c = parseCapacity('{"total_tickets": 10, "sold": "4", "reserved": 1, "inventory_utilisation": 0.5, "unknown": 3}');
@@ -47,6 +47,13 @@ test("capacity checks: counters and, independently, the holds", () => {
 test("abandoned holds: released only when nothing stays reserved or active", () => {
   assert.equal(abandonedReleasedCheck({ total_tickets: 5, reserved: 0, holds_active: 0, holds_expired: 5 }).passed, true);
   assert.equal(abandonedReleasedCheck({ total_tickets: 5, reserved: 2, holds_active: 2, holds_expired: 3 }).passed, false);
+});
+
+test("holds overdue anywhere in the project: a warning with their count, nothing when there are none", () => {
+  assert.match(overdueHoldsWarning({ total_tickets: 5, project_overdue_holds: 36717 })!, /^WARNING: 36717 active hold\(s\) across the project are more than 120 s past their expiry/);
+  assert.equal(overdueHoldsWarning({ total_tickets: 5, project_overdue_holds: 0 }), null);
+  assert.equal(overdueHoldsWarning({ total_tickets: 5 }), null, "a database without the field (before the hold-expiry migration)");
+  assert.equal(overdueHoldsWarning(null), null);
 });
 
 test("each bundle reports the SQL invariants first, then its own checks", () => {

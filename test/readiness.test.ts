@@ -1,5 +1,6 @@
 // The readiness audit: all ✅ on a freshly migrated database, ❌ with the fixing SQL and exit 1 when an
-// index is dropped, and the printed fix really fixes it.
+// index is dropped, holds are stuck past expiry, the cleanup repaired a tier or predates the hold-expiry
+// fix; and the printed fix really fixes it. (The pg_cron job's runs: test/hold-expiry-cron.test.ts.)
 import assert from "node:assert/strict";
 import { readFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -7,7 +8,9 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import type { ReadinessItem } from "../lab/readiness.ts";
+import { cleanupBeforeFix, holdExpiryMigrationSql, plantDriftedEvent } from "./support/hold-expiry.ts";
 import { runCli, startLabServer, type LabServer } from "./support/race-lab.ts";
+import { withPg } from "./support/target.ts";
 
 let server: LabServer;
 before(async () => {
@@ -60,6 +63,43 @@ test("a dropped index is ❌ with the SQL that fixes it, exit 1; applying that S
   for (const item of report.items.filter((i) => i.status === "fail")) await sql(url, item.fix);
   const again = await runCli("readiness", ["--cleanup-by-app"], { DATABASE_URL: url });
   assert.equal(again.code, 0, again.stdout);
+});
+
+async function audit(url: string): Promise<{ code: number; failing: ReadinessItem[] }> {
+  const json = path.join(await mkdtemp(path.join(tmpdir(), "readiness-")), "r.json");
+  const r = await runCli("readiness", ["--cleanup-by-app", "--json", json], { DATABASE_URL: url });
+  const report = JSON.parse(await readFile(json, "utf8")) as { items: ReadinessItem[] };
+  return { code: r.code, failing: report.items.filter((i) => i.status === "fail") };
+}
+
+test("holds stuck past expiry, then the repair the cleanup made: each ❌ with its fix, and the fixes make it ready", async () => {
+  const url = await server.scratch("ready_expiry");
+  const planted = await withPg(url, (c) => plantDriftedEvent(c, 600));
+  const stuck = await audit(url);
+  assert.equal(stuck.code, 1);
+  assert.deepEqual(stuck.failing.map((i) => i.name), ["no overdue holds (> 3 min past expiry)"]);
+  assert.match(stuck.failing[0]!.observed, /^6 active holds \(8 seats\) more than 3 min past expiry, oldest 1[01] min past; tier /);
+  await sql(url, stuck.failing[0]!.fix);
+
+  const repaired = await audit(url);
+  assert.deepEqual(repaired.failing.map((i) => i.name), ["no hold counter repairs (public.hold_cleanup_repairs)"]);
+  assert.match(repaired.failing[0]!.observed, new RegExp(`^1 repairs, latest .*: tier ${planted.drifted} .*reserved 1 but 2 seats expiring, 1 seats still held -> reserved 1 \\(by a session without application_name\\)$`));
+  await sql(url, repaired.failing[0]!.fix);
+  assert.equal((await audit(url)).code, 0);
+});
+
+test("a database still on the cleanup from before the fix: the hold-expiry migration is ❌ until it is applied", async () => {
+  const url = await server.scratch("ready_old_cleanup");
+  await sql(url, await cleanupBeforeFix());
+  const old = await audit(url);
+  assert.deepEqual(old.failing.map((i) => [i.name, i.fix]), [
+    [
+      "hold expiry migration (a drifted tier cannot stop cleanup)",
+      "apply supabase/migrations/20261201000100_hold_expiry.sql: `supabase db push`, or run the file in the SQL editor (it is idempotent)",
+    ],
+  ]);
+  await sql(url, await holdExpiryMigrationSql());
+  assert.equal((await audit(url)).code, 0);
 });
 
 test("the embedded target (no DATABASE_URL) is ready, the cleanup job only a warning", async () => {

@@ -11,7 +11,7 @@ import { CAPACITY_FIELDS, type Capacity } from "../metric-names.ts";
 import { configSecrets, redactText } from "../redact.ts";
 import { rowsToOutcomes } from "../summary-model.ts";
 import { renderCapacitySection, renderInvariantSection } from "../summary-text.ts";
-import { abandonedReleasedCheck, capacityChecks } from "../teardown-checks.ts";
+import { abandonedReleasedCheck, capacityChecks, overdueHoldsWarning } from "../teardown-checks.ts";
 import type { InvariantSession, InvariantSource } from "./invariant-source.ts";
 import * as m from "./metrics.ts";
 import type { SetupData } from "./setup.ts";
@@ -64,11 +64,13 @@ export function teardownRun(cfg: LoadConfig, bundle: BundleName, data: SetupData
 
     // A database whose functions predate lib/invariants.ts silently checks less: say so.
     const missing = sqlRows ? INVARIANT_NAMES.filter((name) => !sqlRows.some((r) => r.check_name === name)) : [];
+    const overdue = overdueHoldsWarning(capacity);
     const lines = [
       `teardown: event ${data.eventId} checked via ${session.via}`,
       ...renderInvariantSection(rowsToOutcomes(rows)),
       ...(missing.length ? [`  (not reported by the database: ${missing.join(", ")})`] : []),
       ...renderCapacitySection(capacity),
+      ...(overdue ? [overdue] : []),
     ];
     console.log(redactText(lines.join("\n"), configSecrets(cfg)));
   } finally {

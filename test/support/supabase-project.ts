@@ -62,7 +62,7 @@ export interface SupabaseCluster {
 }
 
 export async function startSupabaseCluster(): Promise<SupabaseCluster> {
-  const pg = await startPg15({ superuser: "supabase_admin", settings: ["shared_preload_libraries=pg_stat_statements"] });
+  const pg = await startPg15({ superuser: "supabase_admin", settings: { shared_preload_libraries: "pg_stat_statements" } });
   try {
     await withPg(pg.url(), (c) => c.query(CLUSTER_SETUP));
   } catch (err) {
