@@ -3,7 +3,7 @@
 // reads the same in a terminal, a CI log and a file. Pure module: no k6 import.
 import { TAXONOMY_CODES, TAXONOMY_LABELS } from "./classify.ts";
 import type { Capacity } from "./metric-names.ts";
-import { capacityFromModel, invariantOutcomes, metricValue, type InvariantOutcome, type SummaryModel } from "./summary-model.ts";
+import { capacityFromModel, invariantOutcomes, metricValue, soldOutRate, type InvariantOutcome, type SummaryModel } from "./summary-model.ts";
 
 export interface RunContext {
   bundle: string;
@@ -103,7 +103,7 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     ...latencyTable(model),
     "",
     "RESERVATIONS",
-    `  attempts ${fmtCount(metricValue(model, "reserve_latency", "count"))}   failures ${fmtPct(metricValue(model, "reserve_failures", "rate"))}   sold out ${fmtPct(metricValue(model, "sold_out", "rate"))}   payments failed ${fmtPct(metricValue(model, "payment_failures", "rate"))}   retries ${fmtCount(metricValue(model, "retries", "count") ?? 0)}   idempotent replays ${fmtCount(metricValue(model, "idempotent_replays", "count") ?? 0)}   oversell ${fmtCount(metricValue(model, "oversell_detected", "count") ?? 0)}`,
+    `  attempts ${fmtCount(metricValue(model, "reserve_latency", "count"))}   failures ${fmtPct(metricValue(model, "reserve_failures", "rate"))}   sold out ${fmtPct(soldOutRate(model))}   payments failed ${fmtPct(metricValue(model, "payment_failures", "rate"))}   retries ${fmtCount(metricValue(model, "retries", "count") ?? 0)}   idempotent replays ${fmtCount(metricValue(model, "idempotent_replays", "count") ?? 0)}   oversell ${fmtCount(metricValue(model, "oversell_detected", "count") ?? 0)}`,
     "",
     "ERROR TAXONOMY (reserve attempts)",
     `  ${pad("code", 24)}${pad("meaning", 26)}${padLeft("count", 8)}${padLeft("rate", 10)}`,
