@@ -34,6 +34,8 @@ export interface LoadConfig {
   loadScale: number;
   maxRetries: number;
   resultsDir: string | null;
+  /** Where k6 writes its web dashboard at the end of the run (K6_WEB_DASHBOARD_EXPORT), for the report to link to. */
+  dashboardExport: string | null;
   tierCount: number | null;
   ticketsPerTier: number | null;
   holdSeconds: number | null;
@@ -131,6 +133,7 @@ const FIELDS = {
   LOAD_SCALE: { read: numberIn(0, 100, { minExclusive: true }), fix: "must be a number above 0 (up to 100) that scales VUs and durations, e.g. LOAD_SCALE=0.1" },
   MAX_RETRIES: { read: numberIn(0, 20, { int: true }), fix: "must be a whole number from 0 to 20 (retries on 40001/503), e.g. MAX_RETRIES=5" },
   RESULTS_DIR: { read: anyText, fix: "" },
+  K6_WEB_DASHBOARD_EXPORT: { read: anyText, fix: "" },
   TIER_COUNT: { read: numberIn(1, 50, { int: true }), fix: "must be a whole number of tiers from 1 to 50 for the test event" },
   TICKETS_PER_TIER: { read: numberIn(1, 10_000_000, { int: true }), fix: "must be a whole number of tickets per tier from 1 to 10000000" },
   HOLD_SECONDS: { read: numberIn(1, 86_400, { int: true }), fix: "must be the hold lifetime in whole seconds from 1 to 86400" },
@@ -220,6 +223,7 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
       loadScale: v.LOAD_SCALE ?? 1,
       maxRetries: v.MAX_RETRIES ?? 5,
       resultsDir: v.RESULTS_DIR ?? null,
+      dashboardExport: v.K6_WEB_DASHBOARD_EXPORT ?? null,
       tierCount: v.TIER_COUNT ?? null,
       ticketsPerTier: v.TICKETS_PER_TIER ?? null,
       holdSeconds: v.HOLD_SECONDS ?? null,

@@ -70,6 +70,7 @@ export function renderHtml(model: SummaryModel, ctx: RunContext): string {
 <h1>K6 load test report: ${esc(ctx.bundle)}</h1>
 <p>profile <b>${esc(ctx.profile)}</b>, scenario <b>${esc(ctx.scenario)}</b>, target ${esc(ctx.target)}, event ${esc(ctx.eventId ?? "-")}</p>
 <p class="result ${failed ? "failed" : "passed"}">${failed ? `FAILED: ${failed} threshold(s) crossed` : "PASSED"}</p>
+${ctx.dashboard ? `<p>Over time (requests, latency, VUs): <a href="${esc(ctx.dashboard)}">k6 web dashboard</a></p>` : ""}
 <h2>Latency percentiles</h2>
 ${latencyChartSvg(model)}
 ${table(["metric", ...LATENCY_STATS, "count"], latencyRows)}

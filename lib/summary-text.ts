@@ -13,6 +13,8 @@ export interface RunContext {
   target: string;
   eventId: string | null;
   checks: readonly string[];
+  /** k6's web dashboard export of this run (charts over time): its name beside the report, or its path elsewhere. */
+  dashboard: string | null;
 }
 
 const RULE = "=".repeat(72);
@@ -97,10 +99,12 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     RULE,
     `bundle ${ctx.bundle} (profile ${ctx.profile}, scenario ${ctx.scenario})   target ${ctx.target}`,
     `event ${ctx.eventId ?? "-"}   duration ${duration}   summary shape ${model.shape}`,
+    ...(ctx.dashboard ? [`web dashboard (over time) ${ctx.dashboard}`] : []),
     "",
     "HTTP",
     `  requests ${fmtCount(reqs)} (${metricValue(model, "http_reqs", "rate")?.toFixed(1) ?? "-"}/s)   failed ${fmtPct(metricValue(model, "http_req_failed", "rate"))} (expected 409s excluded)`,
     ...latencyTable(model),
+    `  generator lag p95 ${fmtMs(metricValue(model, "generator_lag", "p(95)"))}, max ${fmtMs(metricValue(model, "generator_lag", "max"))} (k6's own delay waking a VU; every latency above includes it)`,
     "",
     "RESERVATIONS",
     `  attempts ${fmtCount(metricValue(model, "reserve_latency", "count"))}   failures ${fmtPct(metricValue(model, "reserve_failures", "rate"))}   sold out ${fmtPct(soldOutRate(model))}   payments failed ${fmtPct(metricValue(model, "payment_failures", "rate"))}   retries ${fmtCount(metricValue(model, "retries", "count") ?? 0)}   idempotent replays ${fmtCount(metricValue(model, "idempotent_replays", "count") ?? 0)}   oversell ${fmtCount(metricValue(model, "oversell_detected", "count") ?? 0)}`,
@@ -117,6 +121,12 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     ...model.thresholds.filter((t) => !t.tracking).map((t) => `  ${icon(t.ok)} ${t.metric} ${t.expression}`),
     "",
     failed.length === 0 ? "RESULT: PASSED" : `RESULT: FAILED (${failed.length} threshold${failed.length === 1 ? "" : "s"} crossed)`,
+    ...(failed.some((t) => t.metric === "generator_lag")
+      ? [
+          "  The load generator was short of CPU (generator_lag): k6, or the machine it shares with the target, delayed",
+          "  its own VUs, so the latencies above include that delay. Lower LOAD_SCALE, or run k6 on another machine.",
+        ]
+      : []),
     RULE,
   ];
   return lines.join("\n") + "\n";

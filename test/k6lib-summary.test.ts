@@ -157,6 +157,28 @@ test("results folder: summary.json, junit.xml and report.html, only when RESULTS
   assert.match(html, /FAILED: 3 threshold/);
 });
 
+test("a starved load generator is named as such, not blamed on the backend", () => {
+  const data = classicData();
+  data.metrics.generator_lag = { type: "trend", contains: "time", values: trend(150), thresholds: { "p(95)<100": { ok: false } } };
+  const text = summaryOutputs(data, cfg(null), "race", thresholds).stdout!;
+  assert.match(text, /generator lag p95 450 ms/);
+  assert.match(text, /❌ generator_lag p\(95\)<100/);
+  assert.match(text, /The load generator was short of CPU \(generator_lag\)/);
+  assert.doesNotMatch(summaryOutputs(classicData(), cfg(null), "race", thresholds).stdout!, /short of CPU/);
+});
+
+test("report.html links k6's web dashboard of the run when k6 writes one beside it", () => {
+  const r = parseConfig({ RESULTS_DIR: "results/run-1/", K6_WEB_DASHBOARD_EXPORT: "results/run-1/dashboard.html" });
+  assert.ok(r.ok);
+  const out = summaryOutputs(classicData(), r.config, "race", thresholds);
+  assert.match(out["results/run-1/report.html"]!, /<a href="dashboard.html">k6 web dashboard<\/a>/);
+  assert.match(out.stdout!, /web dashboard \(over time\) dashboard.html/);
+  const elsewhere = parseConfig({ RESULTS_DIR: "r", K6_WEB_DASHBOARD_EXPORT: "/tmp/d.html" });
+  assert.ok(elsewhere.ok);
+  assert.match(summaryOutputs(classicData(), elsewhere.config, "race", thresholds)["r/report.html"]!, /href="\/tmp\/d.html"/);
+  assert.doesNotMatch(summaryOutputs(classicData(), cfg("r"), "race", thresholds)["r/report.html"]!, /web dashboard/);
+});
+
 test("no secret in any output", () => {
   const out = summaryOutputs(classicData(), cfg("r"), "race", thresholds);
   for (const [name, text] of Object.entries(out)) {
