@@ -214,6 +214,12 @@ export const FAULTS: readonly Fault[] = [
 
 export const FAULT_NAMES = FAULTS.map((f) => f.name);
 
+/** What a run's summary says of a `reached` metric: a counter's or trend's count, a gauge's value (0 when absent). */
+export function reachedValue(metrics: Record<string, { values: Record<string, number> } | undefined>, metric: string): number {
+  const values = metrics[metric]?.values;
+  return values?.count ?? values?.value ?? 0;
+}
+
 export function findFault(name: string): Fault | undefined {
   return FAULTS.find((f) => f.name === name);
 }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startTestTarget, type TestTarget } from "./support/target.ts";
 import { runK6, count, type K6RunOptions, type K6RunResult } from "./support/k6-runner.ts";
-import { applyFault, FAULTS, type K6Exposure } from "../faults/catalog.ts";
+import { applyFault, FAULTS, reachedValue, type K6Exposure } from "../faults/catalog.ts";
 
 // Expired holds must come back within a run's teardown (abandonment, expiry_keeps_inventory).
 const CLEANUP_MS = 250;
@@ -129,18 +129,12 @@ test("abandonment: short holds expire and every seat comes back before teardown 
   assert.equal(r.metrics.capacity_reserved?.values.value, 0);
 });
 
-/** The value a catalog entry's `reached` reads: a counter's or trend's count, a gauge's value. */
-function reachedValue(r: K6RunResult, metric: string): number {
-  const values = r.metrics[metric]?.values;
-  return values?.count ?? values?.value ?? 0;
-}
-
 /** Runs the exposure until a run reaches the fault (at most `attempts` runs); returns that run, or the last. */
 async function driveUntilReached(t: TestTarget, k6: K6Exposure, attempts = 4): Promise<{ r: K6RunResult; runs: number }> {
   let r: K6RunResult | null = null;
   for (let runs = 1; runs <= attempts; runs++) {
     r = await run(k6.bundle, t, k6.env, { vus: k6.vus, duration: k6.duration });
-    if (reachedValue(r, k6.reached.metric) >= k6.reached.atLeast) return { r, runs };
+    if (reachedValue(r.metrics, k6.reached.metric) >= k6.reached.atLeast) return { r, runs };
   }
   return { r: r!, runs: attempts };
 }
@@ -153,7 +147,7 @@ for (const fault of FAULTS) {
     try {
       await applyFault(t.databaseUrl, fault.name);
       const { r, runs } = await driveUntilReached(t, k6);
-      const reached = reachedValue(r, k6.reached.metric);
+      const reached = reachedValue(r.metrics, k6.reached.metric);
       assert.ok(reached >= k6.reached.atLeast, `after ${runs} runs ${k6.reached.metric} is ${reached}, short of ${k6.reached.atLeast}: the workload never reached the fault`);
       const failed = failedThresholds(r);
       assert.equal(r.exitCode, 99, `exit ${r.exitCode} (run ${runs}); thresholds crossed: ${failed.join(", ") || "none"}\n${r.stderr.slice(0, 1500)}`);
