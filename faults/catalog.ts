@@ -16,9 +16,9 @@ export const FAULTS_DIR = fileURLToPath(new URL("./", import.meta.url));
  * The k6 run that exposes a fault over HTTP: the bundle, its -e variables and `k6 run --vus N
  * --duration D` (test/k6e2e-bundles.test.ts runs it in real time through the k6 test doubles).
  * `reached` says when a run has given the fault its chance: a summary metric (a counter's or trend's
- * count, a gauge's value) that must reach `atLeast`; a run that falls short proves nothing either way
- * and the workload is driven again. `expect` is the metric key (with its tag) whose threshold must then
- * be crossed (exit 99).
+ * count, a gauge's value) that must reach `atLeast`. A run that neither caught the fault nor reached it
+ * proves nothing and the workload is driven again. `expect` is the metric key (with its tag) whose
+ * threshold the deciding run must cross (exit 99).
  */
 export interface K6Exposure {
   bundle: BundleName;
@@ -168,13 +168,14 @@ export const FAULTS: readonly Fault[] = [
     httpReachable: true,
     // READ COMMITTED: the fault's unlocked count needs no snapshot help to go wrong there.
     workload: short({ script: "reserve", tiers: 4, tickets: 10, capacity: 10 }),
-    // One cap per event, so one boundary per run: a cap of 14 lets the two cold first bursts (12 seats)
-    // through and has warm bursts race for the last 2 (a cap the first burst meets is caught 1 run in 2;
-    // 10-seat tiers, where bursts also queue on a sold-out tier's row, caught it 10 runs of 10). The run
-    // has reached the fault once the cap is hit: 14 holds (more, when the fault lets the cap be crossed).
+    // One cap per event, so one boundary per run: a cap of 14 lets the two first bursts (12 seats) through
+    // and has the next burst of 6 race for the last 2. Tiers of 100 seats, so that the cap, never a
+    // tier's own guard, is what that burst meets (with 10-seat tiers a burst on a nearly full tier could
+    // fill the cap exactly and leave the fault nothing to race for, 1 run in 10). Reached once the cap
+    // is hit: 14 holds (more, when the fault lets the burst through).
     k6: race(
       "invariant_violations{check:event_capacity_respected}",
-      { TIER_COUNT: "4", TICKETS_PER_TIER: "10", EVENT_CAPACITY: "14" },
+      { TIER_COUNT: "4", TICKETS_PER_TIER: "100", EVENT_CAPACITY: "14" },
       { metric: "capacity_holds_total", atLeast: 14 },
     ),
   },
