@@ -244,9 +244,10 @@ test("ramping-arrival-rate follows its stages: 0 to 20/s over 2 s is 20 iteratio
 });
 
 test("constant-vus keeps its VUs iterating for the duration, and latency thresholds judge real time", async () => {
+  // At most 2 VUs x 1 s / 100 ms (+ the two still in flight); at least a few, even on a busy machine.
   const { r, seconds } = await timed({ executor: "constant-vus", vus: 2, duration: "1s" }, "slow", {
     http_req_duration: ["p(50)>80", "p(50)<1000"],
-    iterations: ["count>=12", "count<=24"],
+    iterations: ["count>=4", "count<=22"],
   });
   assert.equal(r.exitCode, 0, `${r.stderr}\n${JSON.stringify(r.thresholds)}`);
   assert.ok(seconds >= 1, `the run took ${seconds} s`);
