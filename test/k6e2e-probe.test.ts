@@ -212,7 +212,8 @@ async function timed(scenario: Record<string, unknown>, iteration: "sleep" | "sl
 
 test("constant-arrival-rate starts rate x duration iterations in real time, and meets a rate threshold as k6 does", async () => {
   const { r, seconds } = await timed(
-    { executor: "constant-arrival-rate", rate: 20, timeUnit: "1s", duration: "2s", preAllocatedVUs: 2, maxVUs: 2 },
+    // 4 VUs of 50 ms iterations serve 80/s: room to spare for 20/s even on a busy machine.
+    { executor: "constant-arrival-rate", rate: 20, timeUnit: "1s", duration: "2s", preAllocatedVUs: 4, maxVUs: 4 },
     "sleep",
     { iterations: ["rate>12"], dropped_iterations: ["count==0"] },
   );
@@ -235,7 +236,7 @@ test("an arrival finding every VU busy is dropped (dropped_iterations), as in k6
 
 test("ramping-arrival-rate follows its stages: 0 to 20/s over 2 s is 20 iterations", async () => {
   const { r, seconds } = await timed(
-    { executor: "ramping-arrival-rate", startRate: 0, timeUnit: "1s", preAllocatedVUs: 2, maxVUs: 2, stages: [{ duration: "2s", target: 20 }] },
+    { executor: "ramping-arrival-rate", startRate: 0, timeUnit: "1s", preAllocatedVUs: 4, maxVUs: 4, stages: [{ duration: "2s", target: 20 }] },
     "sleep",
   );
   assert.equal(r.exitCode, 0, r.stderr);
