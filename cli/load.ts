@@ -1,7 +1,8 @@
 // `npm run load -- <bundle>`: runs one k6 bundle end to end. Checks the guard and the environment, finds
 // k6 (and whether it has xk6-sql, to pick dist/sql), builds dist/ when stale, starts the embedded target
 // when SUPABASE_URL is not set, creates results/<timestamp>-<bundle>/ (k6 cannot create folders) and
-// passes it as RESULTS_DIR, then exits with k6's own exit code (99 = a threshold failed).
+// passes it as RESULTS_DIR, has k6 write its web dashboard there too, then exits with k6's own exit
+// code (99 = a threshold failed).
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -10,6 +11,7 @@ import { ConfigError, configFromEnv, tuning } from "../target/config.ts";
 import { startTarget, type Target } from "../target/index.ts";
 import { CliExit, runCli } from "./exit.ts";
 import { checkConfig, checkGuard, parseBundleArg, requireK6 } from "./k6-common.ts";
+import { dashboardEnv } from "./k6-dashboard.ts";
 import { bundlePath, ensureBuilt, ROOT } from "./k6-dist.ts";
 import { describePlan } from "./k6-plan.ts";
 
@@ -48,7 +50,7 @@ function targetSettings(env: NodeJS.ProcessEnv) {
 
 async function main(): Promise<number> {
   const { bundle, extra } = parseBundleArg(process.argv.slice(2), "load");
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  let env: NodeJS.ProcessEnv = { ...process.env };
   checkGuard(bundle, env);
   const { bin, info } = requireK6(env);
   const cfg = checkConfig(env, info.sql);
@@ -70,8 +72,7 @@ async function main(): Promise<number> {
   }
   const resultsDir = path.join(ROOT, "results", resultsDirName(bundle));
   mkdirSync(resultsDir, { recursive: true });
-  env.RESULTS_DIR = resultsDir;
-  if (process.env.CI) env.K6_WEB_DASHBOARD_PORT ??= "-1";
+  env = dashboardEnv({ ...env, RESULTS_DIR: resultsDir }, resultsDir);
 
   console.error(`liventix-load: ${await describePlan(bundle, cfg.loadScale)}`);
   console.error(

@@ -13,15 +13,19 @@ import { DEFAULT_WORKLOAD, type Workload } from "../lab/race-options.ts";
 export const FAULTS_DIR = fileURLToPath(new URL("./", import.meta.url));
 
 /**
- * The k6 run that exposes a fault over HTTP (test/k6e2e-bundles.test.ts runs it with concurrent VUs):
- * the bundle, its -e variables, and the VUs/iterations that catch it every time; `expect` is the
- * metric key (with its tag) that must be non-zero or whose threshold must be crossed.
+ * The k6 run that exposes a fault over HTTP: the bundle, its -e variables and `k6 run --vus N
+ * --duration D` (test/k6e2e-bundles.test.ts runs it in real time through the k6 test doubles).
+ * `reached` says when a run has given the fault its chance: a summary metric (a counter's or trend's
+ * count, a gauge's value) that must reach `atLeast`. A run that neither caught the fault nor reached it
+ * proves nothing and the workload is driven again. `expect` is the metric key (with its tag) whose
+ * threshold the deciding run must cross (exit 99).
  */
 export interface K6Exposure {
   bundle: BundleName;
   env: Record<string, string>;
   vus: number;
-  iterations: number;
+  duration: string;
+  reached: { metric: string; atLeast: number };
   expect: string;
 }
 
@@ -46,15 +50,16 @@ export interface Fault {
 
 // Buyer features that do not matter for a fault are off, so each run isolates what it proves.
 const QUIET = { THINK_TIME: "0", DOUBLE_CLICK_RATIO: "0", SECOND_TAB_RATIO: "0", WEBHOOK_REDELIVERY_RATIO: "0", BOT_RATIO: "0" };
-// A drop opening with scalper bots (2 VUs): after a 1 s countdown each bot fires 6 sessions' reserves for
-// one tier at the same instant (http.batch). Reserved seating, 20 single-seat tiers, makes every tier's
-// one seat a fresh race: separate buyers drift apart in the test runner (requests queue up on 2 cores) and
-// a VU's first, cold burst lands spread out, so a single last seat is lost in about 1 run of 3, whereas
-// ~15 warm single-seat races per run catch it every time.
-const race = (expect: string, env: Record<string, string> = {}): K6Exposure => ({
+// A drop opening with scalper bots (2 VUs for 4 s): after a 1 s countdown each bot fires 6 sessions'
+// reserves for one tier at the same instant (http.batch), again and again. Reserved seating, 20
+// single-seat tiers, makes every tier's one seat a fresh race: separate buyers drift apart in the test
+// runner (requests queue up on 2 cores) and a VU's first, cold burst lands spread out, so a single last
+// seat is lost in about 1 run of 3, whereas 15 warm single-seat races catch it every time: a run has
+// reached the fault once 15 tiers have been raced for (15 holds).
+const race = (expect: string, env: Record<string, string> = {}, reached = { metric: "capacity_holds_total", atLeast: 15 }): K6Exposure => ({
   bundle: "race",
   env: { ...QUIET, PAY_RATIO: "0", SALE_OPENS_IN: "1", TIER_COUNT: "20", TICKETS_PER_TIER: "1", BOT_RATIO: "1", BOT_SESSIONS: "6", ...env },
-  vus: 2, iterations: 30, expect,
+  vus: 2, duration: "4s", reached, expect,
 });
 
 // Short runs that still leave the broken piece no place to hide: fewer clients than the guide's 50 keep
@@ -102,10 +107,10 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["paid_orders_fully_ticketed"],
     httpReachable: true,
     workload: short({ script: "mix" }),
-    // Every payment's webhook arrives twice at once (at-least-once delivery).
+    // Every payment's webhook arrives twice at once (at-least-once delivery): 10 doubled deliveries.
     k6: {
-      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "1", WEBHOOK_REDELIVERY_RATIO: "1" }, vus: 4, iterations: 16,
-      expect: "invariant_violations{check:paid_orders_fully_ticketed}",
+      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "1", WEBHOOK_REDELIVERY_RATIO: "1" }, vus: 4, duration: "3s",
+      reached: { metric: "capacity_orders_paid", atLeast: 10 }, expect: "invariant_violations{check:paid_orders_fully_ticketed}",
     },
   },
   {
@@ -133,9 +138,10 @@ export const FAULTS: readonly Fault[] = [
     // 100 seats: with 10, all ten buyers keep their holds (no abandonment to expire) about one run in ten.
     workload: short({ script: "mix", holdSeconds: 1, tickets: 100 }),
     // Needs the target's cleanup job running within the hold lifetime (the test runs it every 250 ms).
+    // One expired hold keeps its seats: caught for certain.
     k6: {
-      bundle: "abandonment", env: { ...QUIET, HOLD_SECONDS: "1", ABANDON_GRACE_SECONDS: "4" }, vus: 3, iterations: 9,
-      expect: "invariant_violations{check:active_holds_match_reserved}",
+      bundle: "abandonment", env: { ...QUIET, HOLD_SECONDS: "1", ABANDON_GRACE_SECONDS: "4" }, vus: 3, duration: "2s",
+      reached: { metric: "capacity_holds_expired", atLeast: 1 }, expect: "invariant_violations{check:active_holds_match_reserved}",
     },
   },
   {
@@ -146,8 +152,12 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["no_aborted_clients"],
     httpReachable: true,
     workload: short({ script: "mix" }),
-    // The repeated code fails the payment with a 23505 (HTTP 500): payment_failures rate<0.01 fails.
-    k6: { bundle: "smoke", env: { ...QUIET, PAY_RATIO: "1" }, vus: 4, iterations: 16, expect: "payment_failures" },
+    // The repeated code fails the payment with a 23505 (HTTP 500): payment_failures fails its threshold.
+    // Four codes: five tickets asked for make a repeat certain (pigeonhole).
+    k6: {
+      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "1" }, vus: 4, duration: "2s",
+      reached: { metric: "payment_latency", atLeast: 5 }, expect: "payment_failures",
+    },
   },
   {
     name: "write_skew_event_cap",
@@ -158,13 +168,16 @@ export const FAULTS: readonly Fault[] = [
     httpReachable: true,
     // READ COMMITTED: the fault's unlocked count needs no snapshot help to go wrong there.
     workload: short({ script: "reserve", tiers: 4, tickets: 10, capacity: 10 }),
-    // One cap per event, so one boundary per run: a cap of 14 lets the two cold first bursts (12 seats)
-    // through and has warm bursts race for the last 2 (a cap the first burst meets is caught 1 run in 2;
-    // 10-seat tiers, where bursts also queue on a sold-out tier's row, caught it 10 runs of 10).
-    k6: {
-      ...race("invariant_violations{check:event_capacity_respected}", { TIER_COUNT: "4", TICKETS_PER_TIER: "10", EVENT_CAPACITY: "14" }),
-      iterations: 10,
-    },
+    // One cap per event, so one boundary per run: a cap of 14 lets the two first bursts (12 seats) through
+    // and has the next burst of 6 race for the last 2. Tiers of 100 seats, so that the cap, never a
+    // tier's own guard, is what that burst meets (with 10-seat tiers a burst on a nearly full tier could
+    // fill the cap exactly and leave the fault nothing to race for, 1 run in 10). Reached once the cap
+    // is hit: 14 holds (more, when the fault lets the burst through).
+    k6: race(
+      "invariant_violations{check:event_capacity_respected}",
+      { TIER_COUNT: "4", TICKETS_PER_TIER: "100", EVENT_CAPACITY: "14" },
+      { metric: "capacity_holds_total", atLeast: 14 },
+    ),
   },
   {
     name: "duplicate_holds",
@@ -174,15 +187,39 @@ export const FAULTS: readonly Fault[] = [
     caughtBy: ["one_active_hold_per_session"],
     httpReachable: true,
     workload: short({ script: "reserve", tickets: 1000, sessions: 5 }),
-    // Every reserve is double-clicked; nobody pays, so both holds stay active until teardown.
+    // Every reserve is double-clicked; nobody pays, so both holds stay active until teardown: 12
+    // double-clicks (24 reserves) give the unlocked check its chances.
     k6: {
-      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "0", DOUBLE_CLICK_RATIO: "1" }, vus: 3, iterations: 12,
-      expect: "invariant_violations{check:one_active_hold_per_session}",
+      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "0", DOUBLE_CLICK_RATIO: "1" }, vus: 3, duration: "3s",
+      reached: { metric: "reserve_latency", atLeast: 24 }, expect: "invariant_violations{check:one_active_hold_per_session}",
+    },
+  },
+  {
+    name: "slow_reserve",
+    file: "slow_reserve.sql",
+    summary: "reserve locks the tier row first and works slowly while holding it: every reserve of a hot tier queues behind the last",
+    replaces: "try_reserve(uuid, integer, text, uuid)",
+    caughtBy: ["latency_under_2000ms"],
+    httpReachable: true,
+    // 20 clients queue for 0.25 s each behind one row lock: ~5 s per transaction once the queue forms.
+    workload: short({ script: "reserve", durationSeconds: 5 }),
+    // The race judges latency under contention. Over HTTP a sold-out tier answers before try_reserve is
+    // called, so the hot tier here has seats enough for every reserve: 4 VUs on it wait ~1 s per reserve
+    // (the p50 target is 300 ms).
+    k6: {
+      bundle: "race", env: { ...QUIET, SALE_OPENS_IN: "0", TICKETS_PER_TIER: "100000" }, vus: 4, duration: "3s",
+      reached: { metric: "reserve_latency", atLeast: 8 }, expect: "reserve_latency",
     },
   },
 ];
 
 export const FAULT_NAMES = FAULTS.map((f) => f.name);
+
+/** What a run's summary says of a `reached` metric: a counter's or trend's count, a gauge's value (0 when absent). */
+export function reachedValue(metrics: Record<string, { values: Record<string, number> } | undefined>, metric: string): number {
+  const values = metrics[metric]?.values;
+  return values?.count ?? values?.value ?? 0;
+}
 
 export function findFault(name: string): Fault | undefined {
   return FAULTS.find((f) => f.name === name);

@@ -4,7 +4,8 @@
 -- SELECT ... FOR UPDATE on events). Two buyers of different tiers each see room for one more and both
 -- commit: the cap is exceeded although each transaction was consistent on its own (write skew; under
 -- REPEATABLE READ the snapshot makes it certain, under READ COMMITTED the sleep below does).
--- pg_sleep(0.005) between the count and the write widens the race window.
+-- pg_sleep(0.02) between the count and the write widens the race window: wide enough that the bursts
+-- racing for the last seats under the cap overlap in it even through a busy 2-core test runner.
 -- Each fault file stands alone (SQL editor, psql -f), hence the repeated boilerplate across files.
 CREATE OR REPLACE FUNCTION public.try_reserve(
   p_tier_id uuid, p_quantity integer, p_session_id text, p_user_id uuid DEFAULT NULL)
@@ -34,7 +35,7 @@ BEGIN
     IF v_committed + p_quantity > v_capacity THEN
       RETURN lt_error('INSUFFICIENT_INVENTORY', 'the event is at capacity');
     END IF;
-    PERFORM pg_sleep(0.005);
+    PERFORM pg_sleep(0.02);
   END IF;
 
   v_expires_at := now() + make_interval(secs => v_hold_seconds);

@@ -47,23 +47,27 @@ export interface ScenarioMeta {
   checks: readonly SuiteCheck[];
   /** Teardown waits (read-only polling) for expired holds to be given back before judging. */
   awaitRelease: boolean;
+  /** Seconds of drop countdown when SALE_OPENS_IN is not set: the VUs that arrive meanwhile all click at the opening. */
+  opensIn: number;
 }
 
 export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioMeta>> = {
   // Plenty of seats: measures the uncontended path, sold-out must not happen.
-  reservation: { event: { tiers: 4, ticketsPerTier: 100_000, holdSeconds: 600 }, checks: [], awaitRelease: false },
-  // Every VU fights for one 10-seat tier.
-  race: { event: { tiers: 1, ticketsPerTier: 10, holdSeconds: 600 }, checks: [], awaitRelease: false },
+  reservation: { event: { tiers: 4, ticketsPerTier: 100_000, holdSeconds: 600 }, checks: [], awaitRelease: false, opensIn: 0 },
+  // Every arrival fights for one 10-seat tier; those of the 1 s countdown all click at the opening.
+  race: { event: { tiers: 1, ticketsPerTier: 10, holdSeconds: 600 }, checks: [], awaitRelease: false, opensIn: 1 },
   idempotency: {
     event: { tiers: 2, ticketsPerTier: 100_000, holdSeconds: 600 },
     checks: ["idempotent_replay_consistent"],
     awaitRelease: false,
+    opensIn: 0,
   },
   // Short holds so that abandoned carts expire within the run's teardown.
   abandonment: {
     event: { tiers: 1, ticketsPerTier: 100_000, holdSeconds: 20 },
     checks: ["abandoned_holds_released"],
     awaitRelease: true,
+    opensIn: 0,
   },
 };
 

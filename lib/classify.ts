@@ -17,56 +17,72 @@ export interface ObservedResponse {
 export type Outcome = "success" | "sold_out" | "error";
 
 export interface Classification {
-  outcome: Outcome;
+  readonly outcome: Outcome;
   /** Taxonomy bucket; null on success. */
-  code: TaxonomyCode | null;
+  readonly code: TaxonomyCode | null;
   /** Worth another attempt with the same Idempotency-Key (40001, 40P01, 503). */
-  retryable: boolean;
+  readonly retryable: boolean;
 }
 
 // k6 error codes that mean "no answer in time": 1050 request timeout, 1211 dial timeout.
 const TIMEOUT_ERROR_CODES = new Set([1050, 1211]);
 
-function field(body: unknown, name: string): string | undefined {
-  const value = isObject(body) ? body[name] : undefined;
+function text(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
 /** The SQLSTATE behind an error: the target's `sqlstate`, or PostgREST's `code`. */
-function sqlstateOf(body: unknown): string | undefined {
-  const s = field(body, "sqlstate") ?? field(body, "code");
-  return s !== undefined && /^[0-9A-Z]{5}$/.test(s) ? s : undefined;
+function sqlstateOf(body: Record<string, unknown>): string | undefined {
+  const s = text(body.sqlstate) ?? text(body.code);
+  return s !== undefined && SQLSTATE.test(s) ? s : undefined;
 }
 
-export function classify(res: ObservedResponse): Classification {
+const RETRYABLE: readonly TaxonomyCode[] = [TAXONOMY.SERIALIZATION, TAXONOMY.DEADLOCK, TAXONOMY.SERVICE_UNAVAILABLE];
+const SUCCESS: Classification = Object.freeze({ outcome: "success", code: null, retryable: false });
+// One shared answer per code: classify() runs on every response of the load generator's hot path.
+const BY_CODE = Object.fromEntries(
+  Object.values(TAXONOMY).map((code) => [
+    code,
+    Object.freeze({ outcome: code === TAXONOMY.INSUFFICIENT_INVENTORY ? "sold_out" : "error", code, retryable: RETRYABLE.includes(code) }),
+  ]),
+) as Record<TaxonomyCode, Classification>;
+
+function classifyCode(res: ObservedResponse): TaxonomyCode {
   if (res.status === 0) {
     const timedOut = TIMEOUT_ERROR_CODES.has(res.errorCode ?? -1) || /timeout/i.test(res.error ?? "");
-    return { outcome: "error", code: timedOut ? TAXONOMY.TIMEOUT : TAXONOMY.NETWORK, retryable: false };
+    return timedOut ? TAXONOMY.TIMEOUT : TAXONOMY.NETWORK;
   }
-  if (res.status >= 200 && res.status < 300) return { outcome: "success", code: null, retryable: false };
-
-  const error = field(res.body, "error");
-  const sqlstate = sqlstateOf(res.body);
-  if (sqlstate === "40001" || error === "SERIALIZATION_FAILURE") {
-    return { outcome: "error", code: TAXONOMY.SERIALIZATION, retryable: true };
-  }
-  if (sqlstate === "40P01") return { outcome: "error", code: TAXONOMY.DEADLOCK, retryable: true };
-  if (sqlstate === "23505") return { outcome: "error", code: TAXONOMY.UNIQUE_VIOLATION, retryable: false };
-  if (sqlstate === "23514") return { outcome: "error", code: TAXONOMY.CHECK_VIOLATION, retryable: false };
-  if (res.status === 503) return { outcome: "error", code: TAXONOMY.SERVICE_UNAVAILABLE, retryable: true };
-
+  const body = isObject(res.body) ? res.body : {};
+  const error = text(body.error);
+  const sqlstate = sqlstateOf(body);
+  if (sqlstate === "40001" || error === "SERIALIZATION_FAILURE") return TAXONOMY.SERIALIZATION;
+  if (sqlstate === "40P01") return TAXONOMY.DEADLOCK;
+  if (sqlstate === "23505") return TAXONOMY.UNIQUE_VIOLATION;
+  if (sqlstate === "23514") return TAXONOMY.CHECK_VIOLATION;
+  if (res.status === 503) return TAXONOMY.SERVICE_UNAVAILABLE;
   switch (error) {
     case "INSUFFICIENT_INVENTORY":
-      return { outcome: "sold_out", code: TAXONOMY.INSUFFICIENT_INVENTORY, retryable: false };
+      return TAXONOMY.INSUFFICIENT_INVENTORY;
     case "HOLD_EXPIRED":
-      return { outcome: "error", code: TAXONOMY.HOLD_EXPIRED, retryable: false };
+      return TAXONOMY.HOLD_EXPIRED;
     case "HOLD_EXISTS":
-      return { outcome: "error", code: TAXONOMY.HOLD_EXISTS, retryable: false };
+      return TAXONOMY.HOLD_EXISTS;
     case "IDEMPOTENCY_KEY_REUSED":
-      return { outcome: "error", code: TAXONOMY.IDEMPOTENCY_KEY_REUSED, retryable: false };
+      return TAXONOMY.IDEMPOTENCY_KEY_REUSED;
   }
-  const code = res.status >= 500 ? TAXONOMY.SERVER_ERROR : TAXONOMY.CLIENT_ERROR;
-  return { outcome: "error", code, retryable: false };
+  return res.status >= 500 ? TAXONOMY.SERVER_ERROR : TAXONOMY.CLIENT_ERROR;
+}
+
+const SOLD_OUT = BY_CODE[TAXONOMY.INSUFFICIENT_INVENTORY];
+
+export function classify(res: ObservedResponse): Classification {
+  if (res.status >= 200 && res.status < 300) return SUCCESS;
+  // The answer most reserves get in a race, first.
+  const body = res.body as Record<string, unknown> | null;
+  if (res.status === 409 && body !== null && body.error === "INSUFFICIENT_INVENTORY" && body.sqlstate === undefined && body.code === undefined) return SOLD_OUT;
+  return BY_CODE[classifyCode(res)];
 }
 
 /** Human label of each taxonomy code, for tables. */

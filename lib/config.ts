@@ -1,15 +1,11 @@
 // Reads the run's settings from the environment (k6 `__ENV`, or `process.env` on the Node side) and
-// validates them with zod v3, so that a bad value stops the run before the first request with ONE
-// message that lists every problem and how to fix it. With nothing set, the embedded target's public
-// defaults (lib/local-target.ts) apply. Pure module: no k6 import. zod's url() needs the URL global,
-// which k6 lacks, so URLs are checked with patterns.
-import { z } from "zod";
-import {
-  LOCAL_ANON_KEY,
-  LOCAL_SERVICE_ROLE_KEY,
-  LOCAL_SUPABASE_URL,
-  LOCAL_WEBHOOK_SECRET,
-} from "./local-target.ts";
+// validates them, so that a bad value stops the run before the first request with ONE message that
+// lists every problem and how to fix it. With nothing set, the embedded target's public defaults
+// (lib/local-target.ts) apply. Pure module: no k6 import. Plain checks rather than zod: under k6
+// v0.49 building and running these schemas with zod v3 cost ~30 ms of CPU and ~4.5 MB per parse, in
+// every k6 instance that parses (docs/k6-generator.md). URLs are checked with patterns (k6 has no URL).
+import { LOCAL_SERVICE_ROLE_KEY, LOCAL_SUPABASE_URL } from "./local-target.ts";
+import { presentText, vuKeys, type Env } from "./vu-config.ts";
 
 export interface LoadConfig {
   supabaseUrl: string;
@@ -32,12 +28,14 @@ export interface LoadConfig {
   botRatio: number;
   botSessions: number;
   thinkTime: number;
-  /** Seconds from setup() until the drop opens: every VU waits for that instant, then all click at once. */
-  saleOpensIn: number;
+  /** Seconds from setup() until the drop opens: every VU waits for that instant, then all click at once; null: the scenario's default. */
+  saleOpensIn: number | null;
   quantity: number;
   loadScale: number;
   maxRetries: number;
   resultsDir: string | null;
+  /** Where k6 writes its web dashboard at the end of the run (K6_WEB_DASHBOARD_EXPORT), for the report to link to. */
+  dashboardExport: string | null;
   tierCount: number | null;
   ticketsPerTier: number | null;
   holdSeconds: number | null;
@@ -47,8 +45,6 @@ export interface LoadConfig {
   cloudProjectId: number | null;
   cloudLoadZones: string[];
 }
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface ConfigOptions {
   /** The bundle reads invariants over SQL when DATABASE_URL is set (dist/sql flavour). */
@@ -70,98 +66,88 @@ export function isLoopbackUrl(url: string): boolean {
   return LOOPBACK_HOST.test(urlHost(url));
 }
 
-// `-e NAME=` arrives as "", which means "not set" to every user.
-const optionalText = z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? v.trim() : undefined), z.string().optional());
+/** Reads one present, trimmed value; null when it is not acceptable. */
+type Reader<T> = (text: string) => T | null;
 
-function numberIn(min: number, max: number, opts: { int?: boolean; minExclusive?: boolean } = {}) {
-  return optionalText.pipe(
-    z
-      .string()
-      .optional()
-      .refine((v) => {
-        if (v === undefined) return true;
-        if (!/^-?\d+(?:\.\d+)?$/.test(v)) return false;
-        const n = Number(v);
-        if (opts.int && !Number.isInteger(n)) return false;
-        return (opts.minExclusive ? n > min : n >= min) && n <= max;
-      })
-      .transform((v) => (v === undefined ? undefined : Number(v))),
-  );
+const anyText: Reader<string> = (text) => text;
+
+function matching(pattern: RegExp): Reader<string> {
+  return (text) => (pattern.test(text) ? text : null);
 }
 
-function matching(pattern: RegExp) {
-  return optionalText.pipe(z.string().regex(pattern).optional());
+function numberIn(min: number, max: number, opts: { int?: boolean; minExclusive?: boolean } = {}): Reader<number> {
+  return (text) => {
+    if (!/^-?\d+(?:\.\d+)?$/.test(text)) return null;
+    const n = Number(text);
+    if (opts.int && !Number.isInteger(n)) return null;
+    return (opts.minExclusive ? n > min : n >= min) && n <= max ? n : null;
+  };
 }
 
-/** One entry per variable: its schema and the fix the message suggests when it fails. */
+function listOf(pattern: RegExp): Reader<string> {
+  return (text) => (text.split(",").every((item) => pattern.test(item.trim())) ? text : null);
+}
+
+/** One entry per variable: how to read it and the fix the message suggests when it cannot be read. */
 const FIELDS = {
   SUPABASE_URL: {
-    schema: matching(HTTP_URL),
+    read: matching(HTTP_URL),
     fix: "must be the http(s) URL of your project, e.g. https://abcd.supabase.co (unset it to use the embedded target: npm run target)",
   },
-  SUPABASE_ANON_KEY: { schema: optionalText, fix: "" },
-  SUPABASE_SERVICE_ROLE_KEY: { schema: optionalText, fix: "" },
-  EVENT_ID: { schema: matching(UUID), fix: "must be the uuid of an existing event; unset it to let setup() create a test event" },
+  SUPABASE_ANON_KEY: { read: anyText, fix: "" },
+  SUPABASE_SERVICE_ROLE_KEY: { read: anyText, fix: "" },
+  EVENT_ID: { read: matching(UUID), fix: "must be the uuid of an existing event; unset it to let setup() create a test event" },
   TIER_ID: {
-    schema: optionalText.pipe(
-      z
-        .string()
-        .optional()
-        .refine((v) => v === undefined || v.split(",").every((t) => UUID.test(t.trim()))),
-    ),
+    read: listOf(UUID),
     fix: "must be a tier uuid, or several separated by commas, belonging to EVENT_ID",
   },
   DATABASE_URL: {
-    schema: matching(PG_URL),
+    read: matching(PG_URL),
     fix: "must be a PostgreSQL connection string, e.g. postgresql://postgres:<password>@db.<project-ref>.supabase.co:5432/postgres",
   },
-  WEBHOOK_SECRET: { schema: optionalText, fix: "" },
-  PAY_RATIO: { schema: numberIn(0, 1), fix: "must be a number from 0 to 1 (share of checkouts that pay; 0 skips the payment webhook), e.g. PAY_RATIO=0.7" },
+  WEBHOOK_SECRET: { read: anyText, fix: "" },
+  PAY_RATIO: { read: numberIn(0, 1), fix: "must be a number from 0 to 1 (share of checkouts that pay; 0 skips the payment webhook), e.g. PAY_RATIO=0.7" },
   WEBHOOK_REDELIVERY_RATIO: {
-    schema: numberIn(0, 1),
+    read: numberIn(0, 1),
     fix: "must be a number from 0 to 1 (share of payments whose webhook is delivered twice at once), e.g. WEBHOOK_REDELIVERY_RATIO=0.1",
   },
   DOUBLE_CLICK_RATIO: {
-    schema: numberIn(0, 1),
+    read: numberIn(0, 1),
     fix: "must be a number from 0 to 1 (share of reserves double-clicked: two concurrent requests of one session), e.g. DOUBLE_CLICK_RATIO=0.05",
   },
   SECOND_TAB_RATIO: {
-    schema: numberIn(0, 1),
+    read: numberIn(0, 1),
     fix: "must be a number from 0 to 1 (share of buyers who resume checkout of their hold from a second tab), e.g. SECOND_TAB_RATIO=0.05",
   },
   BOT_RATIO: {
-    schema: numberIn(0, 1),
+    read: numberIn(0, 1),
     fix: "must be a number from 0 to 1 (share of arrivals that are a scalper bot reserving for several sessions at once), e.g. BOT_RATIO=0.02",
   },
-  BOT_SESSIONS: { schema: numberIn(2, 20, { int: true }), fix: "must be a whole number from 2 to 20 (sessions a scalper bot reserves for at once), e.g. BOT_SESSIONS=4" },
+  BOT_SESSIONS: { read: numberIn(2, 20, { int: true }), fix: "must be a whole number from 2 to 20 (sessions a scalper bot reserves for at once), e.g. BOT_SESSIONS=4" },
   SALE_OPENS_IN: {
-    schema: numberIn(0, 3600),
+    read: numberIn(0, 3600),
     fix: "must be seconds from 0 to 3600 between setup() and the moment the drop opens (every VU waits, then all reserve at once), e.g. SALE_OPENS_IN=2",
   },
-  THINK_TIME: { schema: numberIn(0, 60), fix: "must be seconds from 0 to 60 (pause between steps), e.g. THINK_TIME=1" },
-  QUANTITY: { schema: numberIn(1, 10, { int: true }), fix: "must be a whole number of tickets from 1 to 10, e.g. QUANTITY=1" },
-  LOAD_SCALE: { schema: numberIn(0, 100, { minExclusive: true }), fix: "must be a number above 0 (up to 100) that scales VUs and durations, e.g. LOAD_SCALE=0.1" },
-  MAX_RETRIES: { schema: numberIn(0, 20, { int: true }), fix: "must be a whole number from 0 to 20 (retries on 40001/503), e.g. MAX_RETRIES=5" },
-  RESULTS_DIR: { schema: optionalText, fix: "" },
-  TIER_COUNT: { schema: numberIn(1, 50, { int: true }), fix: "must be a whole number of tiers from 1 to 50 for the test event" },
-  TICKETS_PER_TIER: { schema: numberIn(1, 10_000_000, { int: true }), fix: "must be a whole number of tickets per tier from 1 to 10000000" },
-  HOLD_SECONDS: { schema: numberIn(1, 86_400, { int: true }), fix: "must be the hold lifetime in whole seconds from 1 to 86400" },
+  THINK_TIME: { read: numberIn(0, 60), fix: "must be seconds from 0 to 60 (pause between steps), e.g. THINK_TIME=1" },
+  QUANTITY: { read: numberIn(1, 10, { int: true }), fix: "must be a whole number of tickets from 1 to 10, e.g. QUANTITY=1" },
+  LOAD_SCALE: { read: numberIn(0, 100, { minExclusive: true }), fix: "must be a number above 0 (up to 100) that scales VUs and durations, e.g. LOAD_SCALE=0.1" },
+  MAX_RETRIES: { read: numberIn(0, 20, { int: true }), fix: "must be a whole number from 0 to 20 (retries on 40001/503), e.g. MAX_RETRIES=5" },
+  RESULTS_DIR: { read: anyText, fix: "" },
+  K6_WEB_DASHBOARD_EXPORT: { read: anyText, fix: "" },
+  TIER_COUNT: { read: numberIn(1, 50, { int: true }), fix: "must be a whole number of tiers from 1 to 50 for the test event" },
+  TICKETS_PER_TIER: { read: numberIn(1, 10_000_000, { int: true }), fix: "must be a whole number of tickets per tier from 1 to 10000000" },
+  HOLD_SECONDS: { read: numberIn(1, 86_400, { int: true }), fix: "must be the hold lifetime in whole seconds from 1 to 86400" },
   EVENT_CAPACITY: {
-    schema: numberIn(1, 100_000_000, { int: true }),
+    read: numberIn(1, 100_000_000, { int: true }),
     fix: "must be a whole number of seats from 1 that caps sold + reserved across all tiers of the test event (unset: no cap)",
   },
   ABANDON_GRACE_SECONDS: {
-    schema: numberIn(0, 600, { int: true }),
+    read: numberIn(0, 600, { int: true }),
     fix: "must be whole seconds from 0 to 600 that teardown waits beyond the hold lifetime for expired holds to be released",
   },
-  K6_CLOUD_PROJECT_ID: { schema: numberIn(1, Number.MAX_SAFE_INTEGER, { int: true }), fix: "must be the numeric k6 Cloud project id" },
+  K6_CLOUD_PROJECT_ID: { read: numberIn(1, Number.MAX_SAFE_INTEGER, { int: true }), fix: "must be the numeric k6 Cloud project id" },
   K6_CLOUD_LOAD_ZONES: {
-    schema: optionalText.pipe(
-      z
-        .string()
-        .optional()
-        .refine((v) => v === undefined || v.split(",").every((zone) => /^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/i.test(zone.trim()))),
-    ),
+    read: listOf(/^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/i),
     fix: "must list k6 Cloud load zones separated by commas, e.g. amazon:us:ashburn,amazon:de:frankfurt",
   },
 } as const;
@@ -169,7 +155,7 @@ const FIELDS = {
 export type ConfigVariable = keyof typeof FIELDS;
 export const CONFIG_VARIABLES = Object.keys(FIELDS) as ConfigVariable[];
 
-type Values = { [K in ConfigVariable]: z.output<(typeof FIELDS)[K]["schema"]> };
+type Values = { [K in ConfigVariable]: Exclude<ReturnType<(typeof FIELDS)[K]["read"]>, null> | undefined };
 
 export type ConfigResult = { ok: true; config: LoadConfig } | { ok: false; problems: string[] };
 
@@ -177,9 +163,10 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
   const problems: string[] = [];
   const values = {} as Record<ConfigVariable, unknown>;
   for (const name of CONFIG_VARIABLES) {
-    const parsed = FIELDS[name].schema.safeParse(env[name]);
-    if (parsed.success) values[name] = parsed.data;
-    else problems.push(`${name}: ${FIELDS[name].fix}`);
+    const text = presentText(env[name]);
+    const value = text === undefined ? undefined : (FIELDS[name].read as Reader<unknown>)(text);
+    if (value === null) problems.push(`${name}: ${FIELDS[name].fix}`);
+    else values[name] = value;
   }
   const v = values as Values;
   const given = (name: ConfigVariable) => typeof env[name] === "string" && env[name]!.trim() !== "";
@@ -187,7 +174,8 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
 
   const supabaseUrl = (v.SUPABASE_URL ?? LOCAL_SUPABASE_URL).replace(/\/+$/, "");
   const loopback = isLoopbackUrl(supabaseUrl);
-  const anonKey = v.SUPABASE_ANON_KEY ?? (loopback ? LOCAL_ANON_KEY : undefined);
+  // The same resolution every VU repeats for itself (lib/vu-config.ts).
+  const { anonKey, webhookSecret } = vuKeys(env, loopback);
   const serviceRoleKey = v.SUPABASE_SERVICE_ROLE_KEY ?? (loopback ? LOCAL_SERVICE_ROLE_KEY : null);
   const tierIds = v.TIER_ID ? v.TIER_ID.split(",").map((t) => t.trim()) : [];
 
@@ -222,7 +210,7 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
       eventId: v.EVENT_ID ?? null,
       tierIds,
       databaseUrl: v.DATABASE_URL ?? null,
-      webhookSecret: v.WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET,
+      webhookSecret,
       payRatio: v.PAY_RATIO ?? 0.7,
       webhookRedeliveryRatio: v.WEBHOOK_REDELIVERY_RATIO ?? 0.1,
       doubleClickRatio: v.DOUBLE_CLICK_RATIO ?? 0.05,
@@ -230,11 +218,12 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
       botRatio: v.BOT_RATIO ?? 0.02,
       botSessions: v.BOT_SESSIONS ?? 4,
       thinkTime: v.THINK_TIME ?? 1,
-      saleOpensIn: v.SALE_OPENS_IN ?? 0,
+      saleOpensIn: v.SALE_OPENS_IN ?? null,
       quantity: v.QUANTITY ?? 1,
       loadScale: v.LOAD_SCALE ?? 1,
       maxRetries: v.MAX_RETRIES ?? 5,
       resultsDir: v.RESULTS_DIR ?? null,
+      dashboardExport: v.K6_WEB_DASHBOARD_EXPORT ?? null,
       tierCount: v.TIER_COUNT ?? null,
       ticketsPerTier: v.TICKETS_PER_TIER ?? null,
       holdSeconds: v.HOLD_SECONDS ?? null,

@@ -2,7 +2,7 @@
 // other external resources, so it opens from a CI artifact or an air-gapped laptop alike.
 // Pure module: no k6 import.
 import { xmlEscape as esc } from "./junit.ts";
-import { capacityFromModel, invariantOutcomes, metricValue, type SummaryModel } from "./summary-model.ts";
+import { capacityFromModel, invariantOutcomes, metricValue, soldOutRate, type SummaryModel } from "./summary-model.ts";
 import { fmtCount, fmtMs, fmtPct, LATENCY_METRICS, LATENCY_STATS, taxonomyRows, type RunContext } from "./summary-text.ts";
 
 const COLORS = ["#4c78a8", "#72b7b2", "#f58518", "#e45756"];
@@ -70,6 +70,7 @@ export function renderHtml(model: SummaryModel, ctx: RunContext): string {
 <h1>K6 load test report: ${esc(ctx.bundle)}</h1>
 <p>profile <b>${esc(ctx.profile)}</b>, scenario <b>${esc(ctx.scenario)}</b>, target ${esc(ctx.target)}, event ${esc(ctx.eventId ?? "-")}</p>
 <p class="result ${failed ? "failed" : "passed"}">${failed ? `FAILED: ${failed} threshold(s) crossed` : "PASSED"}</p>
+${ctx.dashboard ? `<p>Over time (requests, latency, VUs): <a href="${esc(ctx.dashboard)}">k6 web dashboard</a></p>` : ""}
 <h2>Latency percentiles</h2>
 ${latencyChartSvg(model)}
 ${table(["metric", ...LATENCY_STATS, "count"], latencyRows)}
@@ -80,7 +81,7 @@ ${table(
     [
       fmtCount(metricValue(model, "reserve_latency", "count")),
       fmtPct(metricValue(model, "reserve_failures", "rate")),
-      fmtPct(metricValue(model, "sold_out", "rate")),
+      fmtPct(soldOutRate(model)),
       fmtCount(metricValue(model, "retries", "count") ?? 0),
       fmtCount(metricValue(model, "idempotent_replays", "count") ?? 0),
       fmtCount(metricValue(model, "oversell_detected", "count") ?? 0),

@@ -9,7 +9,7 @@ export const CUSTOM_METRICS = {
   checkout_latency: "trend",
   payment_latency: "trend",
   reserve_failures: "rate",
-  sold_out: "rate",
+  checkout_failures: "rate",
   payment_failures: "rate",
   reserve_errors: "counter",
   retries: "counter",
@@ -17,6 +17,7 @@ export const CUSTOM_METRICS = {
   oversell_detected: "counter",
   invariant_violations: "counter",
   invariants_checked: "gauge",
+  generator_lag: "trend",
 } as const satisfies Record<string, MetricKind>;
 
 export type CustomMetric = keyof typeof CUSTOM_METRICS;

@@ -1,11 +1,15 @@
 // Builds a bundle's k6 `options` from its profile, the run's config and its thresholds: the scaled
 // scenario, p(99.9) in the summary, time budgets for setup and for a teardown that waits for holds to
-// expire, and the k6 Cloud block when a project id is given. Pure module: no k6 import.
+// expire, and the k6 Cloud block when a project id is given. planBundle() is all the instance k6 reads
+// options from (__VU 0) works out at init; the bundles load it (and zod with it) in that instance only.
+// Pure module: no k6 import.
+import thresholdsFile from "../thresholds.json";
 import { BUNDLES, SCENARIOS, type BundleName } from "./bundles.ts";
-import type { LoadConfig } from "./config.ts";
+import { loadConfig, type LoadConfig } from "./config.ts";
 import { SUMMARY_TREND_STATS } from "./metric-names.ts";
 import { scaleProfile, toK6Scenario, type ProfileSpec } from "./profile.ts";
-import type { ThresholdMap } from "./thresholds.ts";
+import { buildThresholds, type ThresholdMap, type ThresholdsFile } from "./thresholds.ts";
+import type { Env } from "./vu-config.ts";
 
 export interface CloudOptions {
   projectID: number;
@@ -50,4 +54,17 @@ export function buildOptions(bundle: BundleName, profile: ProfileSpec, config: L
     options.cloud = { projectID: config.cloudProjectId, name: `liventix-load ${bundle}`, ...(distribution ? { distribution } : {}) };
   }
   return options;
+}
+
+export interface BundlePlan {
+  config: LoadConfig;
+  thresholds: ThresholdMap;
+  options: BundleOptions;
+}
+
+/** Validates the configuration (a bad value throws one message listing every problem) and builds the options. */
+export function planBundle(env: Env, bundle: BundleName, profile: ProfileSpec, sqlFlavour: boolean): BundlePlan {
+  const config = loadConfig(env, { sqlTeardown: sqlFlavour });
+  const thresholds = buildThresholds(thresholdsFile as ThresholdsFile, bundle);
+  return { config, thresholds, options: buildOptions(bundle, profile, config, thresholds) };
 }

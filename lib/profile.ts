@@ -11,6 +11,7 @@ export type ProfileSpec = { description: string } & (
   | { executor: "constant-vus"; vus: number; duration: string }
   | { executor: "ramping-vus"; startVUs: number; stages: Stage[] }
   | { executor: "shared-iterations"; vus: number; iterations: number; maxDuration: string }
+  | { executor: "constant-arrival-rate"; rate: number; timeUnit: string; duration: string; preAllocatedVUs: number; maxVUs: number }
   | {
       executor: "ramping-arrival-rate";
       startRate: number;
@@ -62,6 +63,14 @@ export function scaleProfile(spec: ProfileSpec, scale: number): ProfileSpec {
     case "shared-iterations":
       // A smoke test is already minimal: only its time budget shrinks.
       return { ...spec, maxDuration: scaleDuration(spec.maxDuration, Math.max(scale, 1)) };
+    case "constant-arrival-rate":
+      return {
+        ...spec,
+        rate: scaleCount(spec.rate, scale),
+        duration: scaleDuration(spec.duration, scale),
+        preAllocatedVUs: scaleCount(spec.preAllocatedVUs, scale),
+        maxVUs: scaleCount(spec.maxVUs, scale),
+      };
     case "ramping-arrival-rate":
       return {
         ...spec,
@@ -77,6 +86,7 @@ export function scaleProfile(spec: ProfileSpec, scale: number): ProfileSpec {
 export function profileSeconds(spec: ProfileSpec): number {
   switch (spec.executor) {
     case "constant-vus":
+    case "constant-arrival-rate":
       return parseDuration(spec.duration);
     case "shared-iterations":
       return parseDuration(spec.maxDuration);
@@ -94,6 +104,7 @@ export function profilePeakVUs(spec: ProfileSpec): number {
       return spec.vus;
     case "ramping-vus":
       return Math.max(spec.startVUs, ...spec.stages.map((s) => s.target));
+    case "constant-arrival-rate":
     case "ramping-arrival-rate":
       return spec.maxVUs;
   }

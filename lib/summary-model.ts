@@ -121,6 +121,12 @@ export function metricValue(model: SummaryModel, metric: string, stat: string): 
   return model.metrics[metric]?.values[stat];
 }
 
+/** Share of reservations (final answers, retries settled) that found nothing left to sell. */
+export function soldOutRate(model: SummaryModel): number | undefined {
+  const settled = (metricValue(model, "reserve_failures", "passes") ?? 0) + (metricValue(model, "reserve_failures", "fails") ?? 0);
+  return settled > 0 ? (metricValue(model, "reserve_errors{code:INSUFFICIENT_INVENTORY}", "count") ?? 0) / settled : undefined;
+}
+
 /** Teardown results as recorded in metrics: `invariant_violations{check:NAME}` per check, `invariants_checked` once. */
 export function invariantOutcomes(model: SummaryModel, checks: readonly string[]): InvariantOutcome[] {
   const checked = metricValue(model, "invariants_checked", "value") !== undefined;

@@ -3,7 +3,7 @@
 // reads the same in a terminal, a CI log and a file. Pure module: no k6 import.
 import { TAXONOMY_CODES, TAXONOMY_LABELS } from "./classify.ts";
 import type { Capacity } from "./metric-names.ts";
-import { capacityFromModel, invariantOutcomes, metricValue, type InvariantOutcome, type SummaryModel } from "./summary-model.ts";
+import { capacityFromModel, invariantOutcomes, metricValue, soldOutRate, type InvariantOutcome, type SummaryModel } from "./summary-model.ts";
 
 export interface RunContext {
   bundle: string;
@@ -13,6 +13,8 @@ export interface RunContext {
   target: string;
   eventId: string | null;
   checks: readonly string[];
+  /** k6's web dashboard export of this run (charts over time): its name beside the report, or its path elsewhere. */
+  dashboard: string | null;
 }
 
 const RULE = "=".repeat(72);
@@ -97,13 +99,15 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     RULE,
     `bundle ${ctx.bundle} (profile ${ctx.profile}, scenario ${ctx.scenario})   target ${ctx.target}`,
     `event ${ctx.eventId ?? "-"}   duration ${duration}   summary shape ${model.shape}`,
+    ...(ctx.dashboard ? [`web dashboard (over time) ${ctx.dashboard}`] : []),
     "",
     "HTTP",
     `  requests ${fmtCount(reqs)} (${metricValue(model, "http_reqs", "rate")?.toFixed(1) ?? "-"}/s)   failed ${fmtPct(metricValue(model, "http_req_failed", "rate"))} (expected 409s excluded)`,
     ...latencyTable(model),
+    `  generator lag p95 ${fmtMs(metricValue(model, "generator_lag", "p(95)"))}, max ${fmtMs(metricValue(model, "generator_lag", "max"))} (k6's own delay waking a VU; every latency above includes it)`,
     "",
     "RESERVATIONS",
-    `  attempts ${fmtCount(metricValue(model, "reserve_latency", "count"))}   failures ${fmtPct(metricValue(model, "reserve_failures", "rate"))}   sold out ${fmtPct(metricValue(model, "sold_out", "rate"))}   payments failed ${fmtPct(metricValue(model, "payment_failures", "rate"))}   retries ${fmtCount(metricValue(model, "retries", "count") ?? 0)}   idempotent replays ${fmtCount(metricValue(model, "idempotent_replays", "count") ?? 0)}   oversell ${fmtCount(metricValue(model, "oversell_detected", "count") ?? 0)}`,
+    `  attempts ${fmtCount(metricValue(model, "reserve_latency", "count"))}   failures ${fmtPct(metricValue(model, "reserve_failures", "rate"))}   sold out ${fmtPct(soldOutRate(model))}   payments failed ${fmtPct(metricValue(model, "payment_failures", "rate"))}   retries ${fmtCount(metricValue(model, "retries", "count") ?? 0)}   idempotent replays ${fmtCount(metricValue(model, "idempotent_replays", "count") ?? 0)}   oversell ${fmtCount(metricValue(model, "oversell_detected", "count") ?? 0)}`,
     "",
     "ERROR TAXONOMY (reserve attempts)",
     `  ${pad("code", 24)}${pad("meaning", 26)}${padLeft("count", 8)}${padLeft("rate", 10)}`,
@@ -117,6 +121,12 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     ...model.thresholds.filter((t) => !t.tracking).map((t) => `  ${icon(t.ok)} ${t.metric} ${t.expression}`),
     "",
     failed.length === 0 ? "RESULT: PASSED" : `RESULT: FAILED (${failed.length} threshold${failed.length === 1 ? "" : "s"} crossed)`,
+    ...(failed.some((t) => t.metric === "generator_lag")
+      ? [
+          "  The load generator was short of CPU (generator_lag): k6, or the machine it shares with the target, delayed",
+          "  its own VUs, so the latencies above include that delay. Lower LOAD_SCALE, or run k6 on another machine.",
+        ]
+      : []),
     RULE,
   ];
   return lines.join("\n") + "\n";

@@ -1,6 +1,7 @@
 // Turns thresholds.json into the k6 `options.thresholds` of one bundle, validates the file (build.mjs
 // refuses to bundle a bad one and names the entry), and evaluates a threshold itself for k6's newer
-// machine-readable summary, which reports values but not threshold outcomes. Pure module: no k6 import.
+// machine-readable summary, which reports values but not threshold outcomes. The one parser of k6's
+// threshold grammar in the project: the k6 test doubles judge with it too. Pure module: no k6 import.
 import { BUNDLE_NAMES, teardownChecks, type BundleName } from "./bundles.ts";
 import { TAXONOMY_CODES } from "./classify.ts";
 import { isObject } from "./json.ts";
@@ -19,7 +20,8 @@ export interface ThresholdsFile {
 export const TRACKING_EXPRESSION = "count>=0";
 
 const EXPRESSION = /^\s*(avg|min|max|med|count|rate|value|p\((\d+(?:\.\d+)?)\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
-const METRIC_KEY = /^([a-z_][a-z0-9_]*)(?:\{([a-z_][a-z0-9_]*):([^{}]+)\})?$/i;
+const METRIC_KEY = /^([a-z_][a-z0-9_]*)(?:\{([^{}]+)\})?$/i;
+const TAG = /^\s*([a-z_][a-z0-9_]*)\s*:\s*(.+?)\s*$/i;
 
 const AGGREGATIONS_BY_KIND: Record<MetricKind, RegExp> = {
   trend: /^(avg|min|max|med|p\(.*\))$/,
@@ -32,6 +34,25 @@ export interface ParsedExpression {
   aggregation: string;
   operator: string;
   value: number;
+}
+
+/** A threshold key: a metric name, optionally with a sub-metric selector `{tag:value, ...}` (quotes around a value dropped). */
+export function parseMetricKey(key: string): { metric: string; tags: Record<string, string> | null } | null {
+  const m = METRIC_KEY.exec(key.trim());
+  if (!m) return null;
+  if (m[2] === undefined) return { metric: m[1]!, tags: null };
+  const tags: Record<string, string> = {};
+  for (const part of m[2].split(",")) {
+    const t = TAG.exec(part);
+    if (!t) return null;
+    tags[t[1]!] = t[2]!.replace(/^["']|["']$/g, "");
+  }
+  return { metric: m[1]!, tags };
+}
+
+/** Whether an aggregation (count, rate, p(99), ...) applies to a kind of metric, as k6 decides. */
+export function aggregationApplies(kind: MetricKind, aggregation: string): boolean {
+  return AGGREGATIONS_BY_KIND[kind].test(aggregation);
 }
 
 export function parseExpression(expr: string): ParsedExpression | null {
@@ -53,8 +74,8 @@ function validateMap(where: string, map: unknown, problems: string[]): void {
   }
   for (const [key, list] of Object.entries(map)) {
     const at = `${where}["${key}"]`;
-    const km = METRIC_KEY.exec(key);
-    const kind = km ? metricKind(km[1]!) : undefined;
+    const km = parseMetricKey(key);
+    const kind = km ? metricKind(km.metric) : undefined;
     if (!km || kind === undefined) {
       problems.push(`${at}: unknown metric; use one the suite records (lib/metric-names.ts), optionally with a tag filter like reserve_errors{code:40001}`);
       continue;
@@ -78,8 +99,8 @@ function validateMap(where: string, map: unknown, problems: string[]): void {
       const parsed = parseExpression(expr);
       if (!parsed) {
         problems.push(`${at}[${i}]: "${expr}" is not a k6 threshold expression; write e.g. "p(99)<500", "rate<0.01" or "count==0"`);
-      } else if (!AGGREGATIONS_BY_KIND[kind].test(parsed.aggregation)) {
-        problems.push(`${at}[${i}]: "${parsed.aggregation}" does not apply to ${km[1]} (a ${kind} metric)`);
+      } else if (!aggregationApplies(kind, parsed.aggregation)) {
+        problems.push(`${at}[${i}]: "${parsed.aggregation}" does not apply to ${km.metric} (a ${kind} metric)`);
       }
     });
   }
@@ -127,8 +148,10 @@ export function buildThresholds(file: ThresholdsFile, bundle: BundleName): Thres
   return out;
 }
 
-function compare(actual: number, operator: string, expected: number): boolean {
-  switch (operator) {
+/** Whether a value meets a parsed expression. */
+export function meets(parsed: ParsedExpression, actual: number): boolean {
+  const expected = parsed.value;
+  switch (parsed.operator) {
     case "<":
       return actual < expected;
     case "<=":
@@ -150,7 +173,7 @@ export function evaluateExpression(expr: string, values: Readonly<Record<string,
   if (!parsed) return null;
   const key = parsed.aggregation.replace(/^p\((\d+(?:\.\d+)?)\)$/, (_m, p: string) => `p(${Number(p)})`);
   const actual = values[key] ?? (key === "med" ? values["p(50)"] : key === "p(50)" ? values.med : undefined);
-  return typeof actual === "number" ? compare(actual, parsed.operator, parsed.value) : null;
+  return typeof actual === "number" ? meets(parsed, actual) : null;
 }
 
 export function thresholdExpressions(map: ThresholdMap): { metric: string; expression: string }[] {

@@ -1,9 +1,9 @@
 // Small steps every scenario shares: a human pause, a tier to aim at, and a weighted coin.
 import { sleep } from "k6";
-import type { LoadConfig } from "../lib/config.ts";
+import type { VuConfig } from "../lib/vu-config.ts";
 
 /** THINK_TIME on average, jittered ±50 % so VUs do not march in step. */
-export function think(cfg: LoadConfig): void {
+export function think(cfg: VuConfig): void {
   if (cfg.thinkTime > 0) sleep(cfg.thinkTime * (0.5 + Math.random()));
 }
 

@@ -3,16 +3,16 @@
 // `X-Idempotent-Replay: true` (and create no second hold); the same key with another body must be
 // refused with 422 IDEMPOTENCY_KEY_REUSED. Any mismatch counts as invariant_violations{check:idempotent_replay_consistent}.
 import { check } from "k6";
-import http from "k6/http";
-import type { LoadConfig } from "../lib/config.ts";
+import { expectedStatuses } from "k6/http";
+import type { VuConfig } from "../lib/vu-config.ts";
 import { bodyField, header, reserve, sendReserve } from "../lib/k6/api.ts";
 import * as m from "../lib/k6/metrics.ts";
 import { uuid } from "../lib/k6/random.ts";
 import type { SetupData } from "../lib/k6/setup.ts";
 import { pickTier, think } from "./common.ts";
 
-const REUSE_EXPECTED = http.expectedStatuses(422);
-const REPLAY_EXPECTED = http.expectedStatuses({ min: 200, max: 299 }, 409);
+const REUSE_EXPECTED = expectedStatuses(422);
+const REPLAY_EXPECTED = expectedStatuses({ min: 200, max: 299 }, 409);
 
 /** JSON with sorted keys: the stored replay (jsonb) may order keys differently from the first answer. */
 function canonical(value: unknown): string {
@@ -27,7 +27,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function scenario(cfg: LoadConfig, data: SetupData): void {
+export function scenario(cfg: VuConfig, data: SetupData): void {
   const request = { event_id: data.eventId, tier_id: pickTier(data.tierIds), quantity: cfg.quantity, session_id: uuid() };
   const first = reserve(cfg, request);
   if (first.reply.status >= 500 || first.reply.status === 0) return; // 5xx outcomes are not stored: nothing to replay

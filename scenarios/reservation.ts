@@ -5,7 +5,7 @@
 // the webhook twice at once (WEBHOOK_REDELIVERY_RATIO), and scalper bots reserving for BOT_SESSIONS
 // sessions at the same instant (BOT_RATIO). Sold out ends the iteration quietly: that is a legitimate
 // answer, not a failure, and so is the second click's HOLD_EXISTS.
-import type { LoadConfig } from "../lib/config.ts";
+import type { VuConfig } from "../lib/vu-config.ts";
 import { bodyField, checkout, pay, reserve, reserveAtOnce, reserveDoubleClick, resumeInSecondTab, type ReserveResult } from "../lib/k6/api.ts";
 import { uuid } from "../lib/k6/random.ts";
 import type { SetupData } from "../lib/k6/setup.ts";
@@ -17,7 +17,7 @@ function kept(results: ReserveResult[]): ReserveResult {
 }
 
 /** Reserve → (second tab) → checkout → pay or abandon; returns whether the seat was paid for. */
-export function buyTicket(cfg: LoadConfig, data: SetupData, tierId: string, pause: boolean): boolean {
+export function buyTicket(cfg: VuConfig, data: SetupData, tierId: string, pause: boolean): boolean {
   const request = { event_id: data.eventId, tier_id: tierId, quantity: cfg.quantity, session_id: uuid() };
   // A double-click whose clicks both took a hold leaves the other one behind: teardown's
   // one_active_hold_per_session names it (unless it is paid or expires first).
@@ -36,7 +36,7 @@ export function buyTicket(cfg: LoadConfig, data: SetupData, tierId: string, paus
 }
 
 /** A scalper bot: every session it controls reserves the same tier at the same instant; it hoards the holds. */
-export function scalp(cfg: LoadConfig, data: SetupData): void {
+export function scalp(cfg: VuConfig, data: SetupData): void {
   const tierId = pickTier(data.tierIds);
   const requests = [];
   for (let i = 0; i < cfg.botSessions; i++) requests.push({ event_id: data.eventId, tier_id: tierId, quantity: cfg.quantity, session_id: uuid() });
@@ -44,12 +44,12 @@ export function scalp(cfg: LoadConfig, data: SetupData): void {
 }
 
 /** Whoever arrives next: a scalper bot at BOT_RATIO, otherwise a buyer. */
-export function arrive(cfg: LoadConfig, data: SetupData, pause: boolean): void {
+export function arrive(cfg: VuConfig, data: SetupData, pause: boolean): void {
   if (chance(cfg.botRatio)) scalp(cfg, data);
   else buyTicket(cfg, data, pickTier(data.tierIds), pause);
 }
 
-export function scenario(cfg: LoadConfig, data: SetupData): void {
+export function scenario(cfg: VuConfig, data: SetupData): void {
   arrive(cfg, data, true);
   think(cfg);
 }

@@ -159,8 +159,7 @@ test("the target's timer: healthy seats come back, the drifted tier is repaired 
 
       // Meanwhile a k6 run's teardown warns about the project's overdue holds (its own event is fine).
       const k6 = await runK6("dist/smoke.js", {
-        vus: 1,
-        iterations: 1,
+        flags: { vus: 1, iterations: 1 },
         env: { SUPABASE_URL: target.url, SUPABASE_ANON_KEY: target.anonKey, SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey, THINK_TIME: "0", PAY_RATIO: "0" },
         timeoutMs: 60_000,
       });

@@ -1,7 +1,9 @@
-// Proves the k6 doubles and runner themselves with the hand-written probe bundle: every double
-// behaves as k6 documents it, the lifecycle runs over several concurrent VUs, thresholds and exit
-// codes follow k6 (0, 99, 104, 107, 108), handleSummary files land like k6 writes them; and with the
-// overlap fixture that VUs and http.batch() really put requests in flight at the same time.
+// Proves the k6 doubles and runner themselves with hand-written CommonJS scripts: every double behaves
+// as k6 documents it, the lifecycle runs over several concurrent VUs, thresholds and exit codes follow
+// k6 (0, 99, 104, 107, 108), handleSummary files land like k6 writes them; with the overlap fixture
+// that VUs and http.batch() really put requests in flight at the same time; and with the timing
+// fixture that the executors keep real time: durations, ramps, arrival rates, dropped iterations, and
+// latency and rate thresholds judged over it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
@@ -15,9 +17,12 @@ import { runK6, count, type K6RunOptions } from "./support/k6-runner.ts";
 
 const PROBE = fileURLToPath(new URL("./k6-doubles/fixtures/probe.js", import.meta.url));
 const OVERLAP = fileURLToPath(new URL("./k6-doubles/fixtures/overlap.js", import.meta.url));
+const TIMING = fileURLToPath(new URL("./k6-doubles/fixtures/timing.js", import.meta.url));
 /** A /meet request is released once that many are in flight, or after this long on its own. */
 const MEET_DEADLINE_MS = 5_000;
 const SECRET = "probe-secret";
+/** How long /slow takes to answer. */
+const SLOW_MS = 100;
 
 let db: Database;
 let server: Server;
@@ -68,6 +73,10 @@ before(async () => {
         res.writeHead(200, { "content-type": "text/plain" }).end("plain text");
         return;
       }
+      if (req.url === "/slow") {
+        setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("slow"), SLOW_MS);
+        return;
+      }
       let body: unknown = raw;
       try {
         body = JSON.parse(raw);
@@ -93,8 +102,6 @@ after(async () => {
 
 function probe(mode: string, extra: K6RunOptions = {}) {
   return runK6(PROBE, {
-    vus: 3,
-    iterations: 12,
     xk6Sql: true,
     cwd: work,
     env: { PROBE_MODE: mode, BASE_URL: baseUrl, DEAD_URL: deadUrl, DATABASE_URL: db.url, PROBE_SECRET: SECRET, RESULTS_DIR: "out" },
@@ -177,7 +184,7 @@ test("a plain k6 refuses k6/x/sql, and a missing summary folder is logged like k
 });
 
 test("VUs run concurrently: requests of different VUs are in flight at the same time", async () => {
-  const r = await runK6(OVERLAP, { vus: 4, iterations: 8, env: { BASE_URL: baseUrl, KEY: "vus", MEET: "4" } });
+  const r = await runK6(OVERLAP, { env: { VUS: "4", ITERATIONS: "8", BASE_URL: baseUrl, KEY: "vus", MEET: "4" } });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.equal(meetings.get("vus")?.maxInFlight, 4, "all four VUs met at the endpoint");
   assert.ok((r.metrics.http_req_duration?.values.max ?? Infinity) < MEET_DEADLINE_MS, "no request waited alone for the deadline");
@@ -185,13 +192,77 @@ test("VUs run concurrently: requests of different VUs are in flight at the same 
 });
 
 test("http.batch() sends its requests in parallel, at most batchPerHost (default 6) to one host", async () => {
-  const byDefault = await runK6(OVERLAP, { vus: 1, iterations: 1, env: { BASE_URL: baseUrl, KEY: "batch6", MEET: "6", MODE: "batch" } });
+  const byDefault = await runK6(OVERLAP, { env: { BASE_URL: baseUrl, KEY: "batch6", MEET: "6", MODE: "batch" } });
   assert.equal(byDefault.exitCode, 0, byDefault.stderr);
   assert.equal(meetings.get("batch6")?.maxInFlight, 6);
-  const two = await runK6(OVERLAP, {
-    vus: 1, iterations: 1, env: { BASE_URL: baseUrl, KEY: "batch2", MEET: "2", MODE: "batch", BATCH_PER_HOST: "2" },
-  });
+  const two = await runK6(OVERLAP, { env: { BASE_URL: baseUrl, KEY: "batch2", MEET: "2", MODE: "batch", BATCH_PER_HOST: "2" } });
   assert.equal(two.exitCode, 0, two.stderr);
   assert.equal(meetings.get("batch2")?.maxInFlight, 2);
   assert.equal(count(two, "http_reqs"), 10);
+});
+
+/** A timing fixture run: the scenario (executor options as JSON), what one iteration does, its thresholds. */
+async function timed(scenario: Record<string, unknown>, iteration: "sleep" | "slow", thresholds: Record<string, string[]> = {}) {
+  const started = Date.now();
+  const r = await runK6(TIMING, {
+    env: { BASE_URL: baseUrl, SCENARIO: JSON.stringify(scenario), ITERATION: iteration, SLEEP: "0.05", THRESHOLDS: JSON.stringify(thresholds) },
+  });
+  return { r, seconds: (Date.now() - started) / 1000, perVu: (vu: number) => count(r, `timing_vu{vu:${vu}}`) };
+}
+
+test("constant-arrival-rate starts rate x duration iterations in real time, and meets a rate threshold as k6 does", async () => {
+  const { r, seconds } = await timed(
+    // 4 VUs of 50 ms iterations serve 80/s: room to spare for 20/s even on a busy machine.
+    { executor: "constant-arrival-rate", rate: 20, timeUnit: "1s", duration: "2s", preAllocatedVUs: 4, maxVUs: 4 },
+    "sleep",
+    { iterations: ["rate>12"], dropped_iterations: ["count==0"] },
+  );
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(count(r, "iterations"), 40);
+  assert.ok(seconds >= 2, `the run took ${seconds} s`);
+});
+
+test("an arrival finding every VU busy is dropped (dropped_iterations), as in k6", async () => {
+  // Two VUs, each iteration 100 ms: at most ~20 of the 40 arrivals find a free VU.
+  const { r } = await timed(
+    { executor: "constant-arrival-rate", rate: 20, timeUnit: "1s", duration: "2s", preAllocatedVUs: 1, maxVUs: 1 },
+    "slow",
+    { dropped_iterations: ["count==0"] },
+  );
+  assert.equal(r.exitCode, 99, r.stderr);
+  assert.ok(count(r, "dropped_iterations") >= 15, `dropped ${count(r, "dropped_iterations")}`);
+  assert.equal(count(r, "iterations") + count(r, "dropped_iterations"), 40);
+});
+
+test("ramping-arrival-rate follows its stages: 0 to 20/s over 2 s is 20 iterations", async () => {
+  const { r, seconds } = await timed(
+    { executor: "ramping-arrival-rate", startRate: 0, timeUnit: "1s", preAllocatedVUs: 4, maxVUs: 4, stages: [{ duration: "2s", target: 20 }] },
+    "sleep",
+  );
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(count(r, "iterations"), 20);
+  assert.ok(seconds >= 1.9, `the run took ${seconds} s`);
+});
+
+test("constant-vus keeps its VUs iterating for the duration, and latency thresholds judge real time", async () => {
+  // At most 2 VUs x 1 s / 100 ms (+ the two still in flight); at least a few, even on a busy machine.
+  const { r, seconds } = await timed({ executor: "constant-vus", vus: 2, duration: "1s" }, "slow", {
+    http_req_duration: ["p(50)>80", "p(50)<1000"],
+    iterations: ["count>=4", "count<=22"],
+  });
+  assert.equal(r.exitCode, 0, `${r.stderr}\n${JSON.stringify(r.thresholds)}`);
+  assert.ok(seconds >= 1, `the run took ${seconds} s`);
+  const tooFast = await timed({ executor: "constant-vus", vus: 1, duration: "1s" }, "slow", { http_req_duration: ["p(50)<50"] });
+  assert.equal(tooFast.r.exitCode, 99, "a 100 ms answer crosses p(50)<50");
+});
+
+test("ramping-vus starts its VUs as the ramp reaches them: the last VU of a ramp runs least", async () => {
+  // Sub-metrics reach the summary only with a threshold, as in k6.
+  const { r, perVu } = await timed({ executor: "ramping-vus", startVUs: 0, stages: [{ duration: "2s", target: 4 }, { duration: "1s", target: 4 }] }, "sleep", {
+    "timing_vu{vu:1}": ["count>=0"],
+    "timing_vu{vu:4}": ["count>=0"],
+  });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.ok(perVu(1) > perVu(4), `VU 1 ran ${perVu(1)} iterations, VU 4 ran ${perVu(4)}`);
+  assert.ok(perVu(4) > 0, "VU 4 started before the end");
 });

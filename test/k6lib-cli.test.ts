@@ -7,6 +7,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import { EXIT_K6_MISSING, parseK6Version, XK6_BUILD_LINE } from "../cli/k6-binary.ts";
+import { dashboardEnv } from "../cli/k6-dashboard.ts";
 import { EXIT_GUARD, guardRefusal } from "../cli/k6-guard.ts";
 import { startTarget, type Target } from "../target/index.ts";
 
@@ -40,6 +41,15 @@ test("guard: heavy bundles need LOAD_ALLOW_HOSTS for a remote host", () => {
   assert.match(guardRefusal("stress", "https://prod.example.com", undefined)!, /LOAD_ALLOW_HOSTS=prod\.example\.com/);
   assert.equal(guardRefusal("spike", "https://Staging.example.com/", "other.com, staging.example.com"), null);
   for (const b of ["stress", "spike", "spike-arrival", "race", "soak"] as const) assert.ok(guardRefusal(b, "https://x.example.com", ""), b);
+});
+
+test("npm run load has k6 write its web dashboard into the results folder, without a server unless a port is asked for", () => {
+  const env = dashboardEnv({ PATH: "/bin" }, "/r/2026-01-01-smoke");
+  assert.deepEqual(
+    [env.K6_WEB_DASHBOARD, env.K6_WEB_DASHBOARD_EXPORT, env.K6_WEB_DASHBOARD_PORT, env.PATH],
+    ["true", "/r/2026-01-01-smoke/dashboard.html", "-1", "/bin"],
+  );
+  assert.equal(dashboardEnv({ K6_WEB_DASHBOARD_PORT: "5665" }, "/r").K6_WEB_DASHBOARD_PORT, "5665");
 });
 
 test("k6 version output: version, major and the xk6-sql extension", () => {

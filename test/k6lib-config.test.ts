@@ -119,7 +119,7 @@ test("drop behaviours: on by default at small ratios, tunable, and bad values na
   const defaults = loadConfig({});
   assert.deepEqual(
     [defaults.webhookRedeliveryRatio, defaults.doubleClickRatio, defaults.secondTabRatio, defaults.botRatio, defaults.botSessions, defaults.saleOpensIn, defaults.eventCapacity],
-    [0.1, 0.05, 0.05, 0.02, 4, 0, null],
+    [0.1, 0.05, 0.05, 0.02, 4, null, null],
   );
   const tuned = loadConfig({ WEBHOOK_REDELIVERY_RATIO: "1", DOUBLE_CLICK_RATIO: "0", BOT_SESSIONS: "6", SALE_OPENS_IN: "1.5", EVENT_CAPACITY: "14" });
   assert.deepEqual([tuned.webhookRedeliveryRatio, tuned.doubleClickRatio, tuned.botSessions, tuned.saleOpensIn, tuned.eventCapacity], [1, 0, 6, 1.5, 14]);

@@ -1,10 +1,12 @@
 // setup(): proves the target answers, then creates a fresh isolated event (load_test_setup, service role)
-// unless EVENT_ID/TIER_ID name one, and hands its ids and capacity to every VU. Any problem aborts the
-// run with a message that names the variable to fix.
+// unless EVENT_ID/TIER_ID name one, and hands its ids and capacity to every VU, with the validated
+// settings VUs act on (VUs never parse the configuration themselves). Any problem aborts the run with a
+// message that names the variable to fix.
 import exec from "k6/execution";
 import { BUNDLES, SCENARIOS, type BundleName } from "../bundles.ts";
 import type { LoadConfig } from "../config.ts";
 import { configSecrets, redactText } from "../redact.ts";
+import { vuSettings, type VuSettings } from "../vu-config.ts";
 import { bodyField, healthCheck, rpc } from "./api.ts";
 
 export interface SetupData {
@@ -14,8 +16,10 @@ export interface SetupData {
   holdSeconds: number | null;
   /** False when EVENT_ID/TIER_ID were given: the event belongs to the user. */
   created: boolean;
-  /** Epoch ms at which the drop opens (SALE_OPENS_IN after setup); VUs wait for it before their first click. */
+  /** Epoch ms at which the drop opens (SALE_OPENS_IN, or the scenario's countdown, after setup); VUs wait for it before their first click. */
   opensAt: number;
+  /** The validated settings every VU acts on. */
+  vu: VuSettings;
 }
 
 export function abort(cfg: LoadConfig, message: string): never {
@@ -51,15 +55,16 @@ function setupFailure(cfg: LoadConfig, status: number, text: string): string {
 
 export function setupRun(cfg: LoadConfig, bundle: BundleName): SetupData {
   checkHealth(cfg);
-  const opensAt = Date.now() + cfg.saleOpensIn * 1000;
+  const shape = SCENARIOS[BUNDLES[bundle].scenario];
+  const opensAt = Date.now() + (cfg.saleOpensIn ?? shape.opensIn) * 1000;
+  const vu = vuSettings(cfg);
   if (cfg.eventId !== null) {
-    return { eventId: cfg.eventId, tierIds: cfg.tierIds, totalTickets: null, holdSeconds: cfg.holdSeconds, created: false, opensAt };
+    return { eventId: cfg.eventId, tierIds: cfg.tierIds, totalTickets: null, holdSeconds: cfg.holdSeconds, created: false, opensAt, vu };
   }
-  const shape = SCENARIOS[BUNDLES[bundle].scenario].event;
   const reply = rpc(cfg, "load_test_setup", {
-    p_tier_count: cfg.tierCount ?? shape.tiers,
-    p_tickets_per_tier: cfg.ticketsPerTier ?? shape.ticketsPerTier,
-    p_hold_seconds: cfg.holdSeconds ?? shape.holdSeconds,
+    p_tier_count: cfg.tierCount ?? shape.event.tiers,
+    p_tickets_per_tier: cfg.ticketsPerTier ?? shape.event.ticketsPerTier,
+    p_hold_seconds: cfg.holdSeconds ?? shape.event.holdSeconds,
     // Only when asked for, so a database whose load_test_setup predates the cap still answers.
     ...(cfg.eventCapacity !== null ? { p_event_capacity: cfg.eventCapacity } : {}),
     p_name: `k6 ${bundle}`,
@@ -79,5 +84,6 @@ export function setupRun(cfg: LoadConfig, bundle: BundleName): SetupData {
     holdSeconds: Number.isFinite(hold) ? hold : null,
     created: true,
     opensAt,
+    vu,
   };
 }

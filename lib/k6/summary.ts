@@ -16,6 +16,14 @@ function eventIdOf(data: unknown): string | null {
   return isObject(setup) && typeof setup.eventId === "string" ? setup.eventId : null;
 }
 
+/** The dashboard as the report links to it: by name when k6 writes it into the results folder. */
+function dashboardLink(cfg: LoadConfig): string | null {
+  const file = cfg.dashboardExport;
+  if (file === null) return null;
+  const dir = cfg.resultsDir?.replace(/\/+$/, "");
+  return dir && file.startsWith(`${dir}/`) && !file.slice(dir.length + 1).includes("/") ? file.slice(dir.length + 1) : file;
+}
+
 export function summaryOutputs(data: unknown, cfg: LoadConfig, bundle: BundleName, thresholds: ThresholdMap): Record<string, string> {
   const secrets = configSecrets(cfg);
   const spec = BUNDLES[bundle];
@@ -26,6 +34,7 @@ export function summaryOutputs(data: unknown, cfg: LoadConfig, bundle: BundleNam
     target: redactText(cfg.supabaseUrl, secrets),
     eventId: eventIdOf(data),
     checks: teardownChecks(bundle),
+    dashboard: dashboardLink(cfg),
   };
   const model = normalizeSummary(data, thresholds);
   const outputs: Record<string, string> = { stdout: renderSummaryText(model, ctx) };

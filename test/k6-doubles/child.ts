@@ -1,12 +1,16 @@
 // The simulated `k6 run`: one child process per run (so the test process that serves the target is
 // never the one blocked in Atomics.wait). Its main thread is VU 0 (options, setup, teardown,
-// handleSummary); every VU is a worker thread with its own module instance (vu-pool.ts), so VUs run
-// concurrently as in k6. Lifecycle: init → setup → iterations → teardown → thresholds →
-// handleSummary, with k6's exit codes, and a machine-readable result for test/support/k6-runner.ts.
+// handleSummary) and runs the executors (executors.ts) in real time; every VU is a worker thread with
+// its own instance of the script (vu-pool.ts), so VUs run concurrently as in k6. Lifecycle: init →
+// setup → scenarios → teardown → thresholds → handleSummary, with k6's exit codes, and a
+// machine-readable result for test/support/k6-runner.ts.
 import { readFileSync, writeFileSync } from "node:fs";
 import { Buffer } from "node:buffer";
-import { bootK6, describe, hookData, registerHooks, stderr, type Exports, type RuntimeConfig } from "./environment.ts";
-import { compileDoubles } from "./compile.ts";
+import path from "node:path";
+import { setTimeout as wait } from "node:timers/promises";
+import { build } from "esbuild";
+import { bootK6, describe, stderr, type Exports, type RuntimeConfig } from "./environment.ts";
+import { durationMs, runExecutor, vusNeeded } from "./executors.ts";
 import { builtin, emit, runtime, TestAbort } from "./runtime.ts";
 import { InvalidThreshold, parseThresholds, passes, type Threshold } from "./thresholds.ts";
 import { buildSummaryData, textSummary, type SummaryData } from "./summary.ts";
@@ -15,8 +19,6 @@ import { VuPool } from "./vu-pool.ts";
 import type { ScenarioPlan } from "./vu-protocol.ts";
 
 export interface ChildConfig extends RuntimeConfig {
-  /** Iterations per scenario, shared by all VUs. */
-  iterations: number;
   resultPath: string;
 }
 
@@ -35,22 +37,23 @@ const EXIT = { ok: 0, thresholds: 99, invalidConfig: 104, scriptException: 107, 
 
 const proc: NodeJS.Process = process;
 const config = JSON.parse(proc.argv[2]!) as ChildConfig;
-const iterationErrors: string[] = [];
+let iterationErrors: string[] = [];
 const g = globalThis as Record<string, unknown>;
-// VU threads need the doubles as JavaScript. Compiled before bootK6 removes the globals k6 lacks:
-// esbuild itself needs `process`.
-const compiled = await compileDoubles();
-const hooks = hookData(config);
-registerHooks(hooks);
-const load = await bootK6(config, hooks);
 
 function finish(result: Omit<ChildResult, "iterationErrors" | "warnings">): never {
   writeFileSync(config.resultPath, JSON.stringify({ ...result, iterationErrors, warnings: runtime.warnings }));
   proc.exit(result.exitCode);
 }
 
-// 1. Init: the parser floor first (k6 exits 107 on a syntax error), then VU 0 (options, setup,
-//    teardown, handleSummary), then one worker per VU.
+// VU threads get the doubles as one JavaScript file: Node 20 gives a worker no TypeScript loader.
+// Compiled before bootK6 removes the globals k6 lacks (esbuild itself needs `process`).
+const vuEntry = path.join(path.dirname(config.resultPath), "vu.mjs");
+await build({
+  entryPoints: [path.join(import.meta.dirname, "vu.ts")], bundle: true, platform: "node", format: "esm", target: "node20",
+  outfile: vuEntry, logLevel: "warning",
+});
+
+// 1. Init: the parser floor first (k6 exits 107 on a syntax error), then VU 0, then one worker per VU.
 try {
   parseForK6(readFileSync(config.bundle, "utf8"));
 } catch (err) {
@@ -64,25 +67,32 @@ const initFailed = (err: unknown): never => {
   return finish({ exitCode: code, data: null, filesWritten: [], summaryError: null });
 };
 
+type Options = Record<string, unknown>;
+
+/** options.scenarios, or the scenario k6 makes of the vus/iterations/duration/stages shortcuts. */
+function scenariosOf(options: Options): Record<string, Options> {
+  if (options.scenarios) return options.scenarios as Record<string, Options>;
+  const vus = options.vus ?? 1;
+  if (options.stages) return { default: { executor: "ramping-vus", startVUs: vus, stages: options.stages } };
+  if (options.duration !== undefined && options.iterations === undefined) return { default: { executor: "constant-vus", vus, duration: options.duration } };
+  return { default: { executor: "shared-iterations", vus, iterations: options.iterations ?? 1, maxDuration: options.duration } };
+}
+
 let main: Exports;
 let thresholds: Threshold[];
 try {
-  main = await load(0);
-  runtime.options = (main.options as Record<string, unknown> | undefined) ?? {};
+  main = bootK6(config)(0);
+  runtime.options = (main.options as Options | undefined) ?? {};
   thresholds = parseThresholds(runtime.options.thresholds, runtime.metrics);
 } catch (err) {
   initFailed(err);
 }
 
-interface ScenarioConfig {
-  exec?: string;
-  executor?: string;
-  env?: Record<string, string>;
-  tags?: Record<string, string>;
-}
-const scenarios: ScenarioPlan[] = Object.entries(
-  (runtime.options.scenarios as Record<string, ScenarioConfig> | undefined) ?? { default: { executor: "shared-iterations" } },
-).map(([name, sc]) => ({ name, exec: sc.exec ?? "default", executor: sc.executor ?? "shared-iterations", env: sc.env ?? {}, tags: sc.tags ?? {} }));
+const specs = Object.entries(scenariosOf(config.flags ? { ...config.flags } : runtime.options));
+const scenarios: ScenarioPlan[] = specs.map(([name, sc]) => ({
+  name, exec: (sc.exec as string | undefined) ?? "default", executor: String(sc.executor ?? "shared-iterations"),
+  env: (sc.env as Record<string, string> | undefined) ?? {}, tags: (sc.tags as Record<string, string> | undefined) ?? {},
+}));
 for (const sc of scenarios) {
   if (typeof main![sc.exec] !== "function") {
     stderr(`level=error msg="executor ${sc.name}: function '${sc.exec}' not found in exports"`);
@@ -90,9 +100,13 @@ for (const sc of scenarios) {
   }
 }
 
+// k6 gives every scenario VUs of its own, numbered across the run.
+const vuCounts = specs.map(([, sc]) => vusNeeded(sc));
+const totalVus = vuCounts.reduce((a, b) => a + b, 0);
+runtime.vus = totalVus;
 const aborting = thresholds!.filter((t) => t.abortOnFail);
 const abortOnFail = () => aborting.some((t) => !passes(t, runtime.metrics.get(t.metric)!, elapsed()));
-const pool = new VuPool(config, hookData(config, compiled), scenarios, config.iterations, aborting.length > 0 ? abortOnFail : null);
+const pool = new VuPool(vuEntry, config, scenarios, totalVus, aborting.length > 0 ? abortOnFail : null);
 const init = await pool.ready();
 if (!init.ok) {
   await pool.stop();
@@ -131,14 +145,35 @@ try {
   stderr(`level=error msg=${JSON.stringify(describe(err))} stage=setup`);
 }
 
-// 3. VU code: all VUs at once, each taking the next iteration of a scenario until the total is
-//    reached (shared-iterations). abortOnFail is judged after every iteration, before that VU goes on;
-//    k6 judges it every 2 s, so either way iterations other VUs already began still finish.
+// 3. The scenarios, concurrently, each from its startTime, on its own VUs.
 if (setupOk) {
-  emit(builtin("vus"), config.vus, {});
-  emit(builtin("vus_max"), config.vus, {});
-  const outcome = await pool.run(setupData);
-  iterationErrors.push(...outcome.iterationErrors);
+  emit(builtin("vus_max"), totalVus, {});
+  pool.start(setupData);
+  let firstVu = 1;
+  try {
+    await Promise.all(
+      specs.map(async ([name, sc], index) => {
+        const vus = Array.from({ length: vuCounts[index]! }, (_, i) => firstVu + i);
+        firstVu += vus.length;
+        await wait(durationMs(sc.startTime, 0));
+        await runExecutor(
+          {
+            vus,
+            run: (vu, iterationInTest) => pool.run(vu, index, iterationInTest),
+            stopped: () => pool.stopped(),
+            dropped: () => emit(builtin("dropped_iterations"), 1, { scenario: name }),
+          },
+          sc,
+        );
+      }),
+    );
+  } catch (err) {
+    stderr(`level=error msg=${JSON.stringify(describe(err))}`);
+    exitCode = EXIT.invalidConfig;
+  }
+  await pool.stop();
+  const outcome = pool.outcome;
+  iterationErrors = outcome.iterationErrors;
   if (outcome.thresholdAborted) {
     exitCode = EXIT.thresholds;
     stderr(`level=error msg="thresholds on metrics have been crossed; aborting the test (abortOnFail)"`);
@@ -155,8 +190,8 @@ if (setupOk) {
 } else await pool.stop();
 
 // 5. Thresholds over everything, teardown samples included.
-const durationMs = elapsed();
-const crossed = thresholds!.filter((t) => !passes(t, runtime.metrics.get(t.metric)!, durationMs));
+const runDurationMs = elapsed();
+const crossed = thresholds!.filter((t) => !passes(t, runtime.metrics.get(t.metric)!, runDurationMs));
 if (crossed.length > 0) {
   stderr(`level=error msg="thresholds on metrics '${[...new Set(crossed.map((t) => t.key))].join("', '")}' have been crossed"`);
   if (exitCode === EXIT.ok) exitCode = EXIT.thresholds;
@@ -165,24 +200,24 @@ if (crossed.length > 0) {
 // 6. handleSummary: its errors are logged, they never change the exit code (k6 cmd/run.go).
 runtime.stage = "summary";
 runtime.groupStack = [];
-const data = buildSummaryData(thresholds!, durationMs);
+const data = buildSummaryData(thresholds!, runDurationMs);
 const filesWritten: string[] = [];
 let summaryError: string | null = null;
 const handle = main!.handleSummary as ((d: unknown) => unknown) | undefined;
 try {
   const out = handle ? ((await handle(JSON.parse(JSON.stringify(data)))) as Record<string, unknown> | undefined) : { stdout: textSummary(data) };
   const problems: string[] = [];
-  for (const [path, value] of Object.entries(out ?? {})) {
+  for (const [file, value] of Object.entries(out ?? {})) {
     const content = value instanceof ArrayBuffer ? Buffer.from(new Uint8Array(value)) : String(value);
-    if (path === "stdout") proc.stdout.write(content);
-    else if (path === "stderr") proc.stderr.write(content);
+    if (file === "stdout") proc.stdout.write(content);
+    else if (file === "stderr") proc.stderr.write(content);
     else {
       try {
-        writeFileSync(path, content);
-        filesWritten.push(path);
+        writeFileSync(file, content);
+        filesWritten.push(file);
       } catch (err) {
         const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (err as Error).message;
-        problems.push(`could not open '${path}': open ${path}: ${reason}`);
+        problems.push(`could not open '${file}': open ${file}: ${reason}`);
       }
     }
   }

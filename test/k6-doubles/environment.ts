@@ -1,18 +1,20 @@
-// Turns the current Node thread into one k6 JavaScript runtime: k6 module names mapped to the doubles,
-// k6's console (log lines on stderr), the globals k6 v0.49 lacks removed, __ENV set. k6 gives every VU
-// its own runtime, so both the child's main thread (VU 0: options, setup, teardown, handleSummary) and
-// each VU worker thread boot through here.
-import { register } from "node:module";
-import { resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
+// Turns the current Node thread into one k6 JavaScript runtime: k6's console (log lines on stderr), the
+// globals k6 v0.49 lacks removed, __ENV set, and the script loaded as k6 v0.49 loads it: wrapped in
+// `(function(module, exports){ ... })` and run with a global require() that knows only k6 modules and
+// is unset once init is over. k6 gives every VU its own runtime, so both the child's main thread (VU 0:
+// options, setup, teardown, handleSummary) and each VU worker thread boot through here.
+import { readFileSync } from "node:fs";
+import { runInThisContext } from "node:vm";
+import { wrapLikeK6 } from "./gate.ts";
+import { k6Modules } from "./modules.ts";
 import { registerBuiltins, runtime } from "./runtime.ts";
 
 export interface RuntimeConfig {
   bundle: string;
   env: Record<string, string>;
-  vus: number;
   xk6Sql: boolean;
-  sleepScale: number;
+  /** `k6 run --vus/--duration/--iterations`: when given, they replace the script's scenarios, as in k6. */
+  flags?: { vus?: number; duration?: string; iterations?: number };
 }
 
 export type Exports = Record<string, unknown>;
@@ -32,57 +34,41 @@ export function describe(err: unknown): string {
 const MISSING_IN_K6 = [
   "process", "Buffer", "URL", "URLSearchParams", "TextEncoder", "TextDecoder", "structuredClone", "Intl", "btoa", "atob",
   "setTimeout", "setInterval", "clearTimeout", "clearInterval", "setImmediate", "clearImmediate", "fetch", "crypto",
-  "global", "navigator", "queueMicrotask",
+  "global", "navigator", "queueMicrotask", "require",
 ];
 
-/** What hooks.mjs needs: where the k6 modules are, which file is the bundle, precompiled doubles. */
-export interface HookData {
-  modules: Record<string, string>;
-  bundleUrl: string;
-  compiled: Record<string, string>;
-}
-
-const doubles = (name: string) => pathToFileURL(resolvePath(import.meta.dirname, name)).href;
-
-export function hookData(config: RuntimeConfig, compiled: Record<string, string> = {}): HookData {
-  const modules: Record<string, string> = {
-    k6: doubles("k6.ts"),
-    "k6/http": doubles("http.ts"),
-    "k6/metrics": doubles("metrics.ts"),
-    "k6/execution": doubles("execution.ts"),
-    "k6/crypto": doubles("crypto.ts"),
-    "k6/encoding": doubles("encoding.ts"),
-    ...(config.xk6Sql ? { "k6/x/sql": doubles("sql.ts"), "k6/x/sql/driver/postgres": doubles("sql-driver-postgres.ts") } : {}),
-  };
-  return { modules, bundleUrl: pathToFileURL(config.bundle).href, compiled };
-}
-
-/** For the child's main thread; a VU thread's entry (vu-worker.mjs) registers them itself. */
-export function registerHooks(data: HookData): void {
-  register(doubles("hooks.mjs"), { data });
-}
-
-/** Prepares this thread (hooks registered) and returns the loader of one VU's module instance of the bundle. */
-export async function bootK6(config: RuntimeConfig, hooks: HookData): Promise<(vu: number) => Promise<Exports>> {
+/** Prepares this thread and returns the loader of one VU's instance of the script. */
+export function bootK6(config: RuntimeConfig): (vu: number) => Exports {
   // k6's console writes log lines to stderr; stdout carries only the summary.
   for (const level of ["log", "info", "warn", "error", "debug"] as const) {
     console[level] = (...args: unknown[]) =>
       stderr(`level=${level === "log" ? "info" : level} msg=${JSON.stringify(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" "))} source=console`);
   }
-  // Load every double before the globals go, so their own imports still resolve.
-  await Promise.all(Object.values(hooks.modules).map((url) => import(url)));
   for (const name of MISSING_IN_K6) Reflect.deleteProperty(globalThis, name);
-
-  runtime.sleepScale = config.sleepScale;
-  runtime.vus = config.vus;
   registerBuiltins();
   const g = globalThis as Record<string, unknown>;
   g.__ENV = { ...config.env };
-  return async (vu: number) => {
+  const modules = k6Modules(config.xk6Sql);
+  const script = runInThisContext(wrapLikeK6(readFileSync(config.bundle, "utf8")), { filename: config.bundle }) as (
+    module: { exports: Exports },
+    exports: Exports,
+  ) => void;
+  return (vu: number) => {
     runtime.stage = "init";
     runtime.vuId = vu;
     g.__VU = vu;
     g.__ITER = 0;
-    return (await import(`${hooks.bundleUrl}?vu=${vu}`)) as Exports;
+    g.require = (specifier: string) => {
+      const found = modules[specifier];
+      if (!found) throw new Error(`unknown module: ${specifier}`);
+      return found;
+    };
+    try {
+      const module = { exports: {} as Exports };
+      script(module, module.exports);
+      return module.exports;
+    } finally {
+      delete g.require;
+    }
   };
 }

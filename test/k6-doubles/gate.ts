@@ -1,7 +1,11 @@
-// The static half of "would k6 v0.49 load this bundle": parse as an ES2017 module (k6's parser
-// floor; object spread, optional chaining, async iteration fail), allow only k6 imports, forbid the
-// globals k6's runtime lacks, cap the size. Used by test/syntax-gate.test.ts and, for the parse
-// step alone, by the runner (a bundle that fails here would exit 107 under k6).
+// The static half of "would k6 v0.49 load this bundle fast": k6 v0.49 wraps a script in
+// `(function(module, exports){ ... })` and parses it with goja; only when that fails does it send the
+// script through Babel (js/compiler/compiler.go), which costs 18+ s and 1.5 GB at every start. So a
+// bundle must parse, wrapped, as an ES2017 script: no import/export (ES modules), no object spread,
+// optional chaining or async iteration. It may `require()` only k6 modules of its flavour, at the top
+// level (k6 v0.49 unsets `require` after init), use no global k6 lacks, stay under the size cap, and a
+// dist/sql bundle must open with the "use k6 with k6/x/sql" directives that k6 >= 1.2 reads from the
+// file's first statements. Used by test/syntax-gate.test.ts and, for the parse step, by the runner.
 import { Buffer } from "node:buffer";
 import { parse, type Node } from "acorn";
 
@@ -11,21 +15,22 @@ export const MAX_BUNDLE_BYTES = 300 * 1024;
 
 /** Free globals that are ReferenceErrors (or unusable) inside k6 v0.49 (shared/k6-runtime.md). */
 export const FORBIDDEN_GLOBALS = [
-  "BigInt", "process", "require", "Buffer", "fetch", "URL", "URLSearchParams", "TextEncoder", "TextDecoder",
+  "BigInt", "process", "Buffer", "fetch", "URL", "URLSearchParams", "TextEncoder", "TextDecoder",
   "structuredClone", "Intl", "btoa", "atob", "setTimeout", "setInterval", "crypto",
 ] as const;
 
-/**
- * Vendored packages whose forbidden references sit on paths the suite never runs: zod v3 names
- * BigInt (z.bigint()), URL (.url()) and atob (.jwt()) yet loads and validates fine under k6 v0.49
- * (shared/k6-runtime.md). The runner removes those globals, so calling such a path still fails a run.
- */
-const EXEMPT_PACKAGES = ["zod"];
-
 const SQL_MODULES = new Set(["k6/x/sql", "k6/x/sql/driver/postgres"]);
+/** What k6 >= 1.2 needs at the top of a dist/sql bundle to provision xk6-sql on its own. */
+export const SQL_DIRECTIVE = /^"use k6 with k6\/x\/sql[ "]/;
 
+/** k6 v0.49's own wrapping of a script (js/compiler/compiler.go); the first line is the wrapper's. */
+export function wrapLikeK6(source: string): string {
+  return `(function(module, exports){\n${source}\n})\n`;
+}
+
+/** Parses a script the way k6 v0.49 does before it would fall back to Babel; throws when it would. */
 export function parseForK6(source: string): Node {
-  return parse(source, { ecmaVersion: 2017, sourceType: "module", locations: true });
+  return parse(wrapLikeK6(source), { ecmaVersion: 2017, sourceType: "script", locations: true });
 }
 
 export function importAllowed(specifier: string, flavour: Flavour): boolean {
@@ -77,9 +82,6 @@ function declaredIn(scope: AnyNode): Set<string> {
     if (node.type === "VariableDeclarator") patternNames(node.id as AnyNode, names);
     if (node.type === "ClassDeclaration" && node.id) names.add((node.id as AnyNode).name as string);
     if (node.type === "CatchClause") patternNames(node.param as AnyNode, names);
-    if (node.type === "ImportSpecifier" || node.type === "ImportDefaultSpecifier" || node.type === "ImportNamespaceSpecifier") {
-      names.add((node.local as AnyNode).name as string);
-    }
     for (const value of Object.values(node)) {
       if (Array.isArray(value)) value.forEach((v) => isNode(v) && visit(v, false));
       else if (isNode(value)) visit(value, false);
@@ -94,24 +96,85 @@ export interface Violation {
   message: string;
 }
 
-function freeGlobalViolations(program: AnyNode): Violation[] {
+const REQUIRE_RULE =
+  "`require()` is k6 v0.49's init-time loader (unset once init ends): call it with a k6 module name at the top level, " +
+  "or in a function that only init-time code calls";
+
+/** esbuild's lazy module: `var init_x = __esm({ "path"() { body } })`; its body runs when init_x() is first called. */
+function lazyInitialiser(declarator: AnyNode): { name: string; body: AnyNode } | null {
+  const call = declarator.init as AnyNode | null;
+  if (!isNode(declarator.id) || declarator.id.type !== "Identifier" || !call || call.type !== "CallExpression") return null;
+  if (!isNode(call.callee) || call.callee.name !== "__esm") return null;
+  const fn = ((call.arguments as AnyNode[])[0]?.properties as AnyNode[] | undefined)?.[0]?.value as AnyNode | undefined;
+  return fn && fn.type === "FunctionExpression" ? { name: declarator.id.name as string, body: fn } : null;
+}
+
+/** Where code runs, as far as k6 v0.49's require() is concerned. */
+interface Place {
+  /** Functions entered; 1 is k6's own wrapper, that is the bundle's top level (its init code). */
+  depth: number;
+  /** The named top-level function (or esbuild initialiser) whose body this is, when it is one. */
+  fn: string | null;
+}
+
+/** Forbidden globals, and every `require` that k6 v0.49 would refuse (run after init, non-literal, not k6). */
+function freeGlobalViolations(program: AnyNode, flavour: Flavour): Violation[] {
   const found: Violation[] = [];
   const forbidden = new Set<string>(FORBIDDEN_GLOBALS);
   const bound = (scopes: Set<string>[], name: string) => scopes.some((s) => s.has(name));
-  const line = (n: AnyNode) => (n.loc as { start: { line: number } } | undefined)?.start.line ?? 0;
+  // Source lines: the wrapper adds one line on top.
+  const line = (n: AnyNode) => ((n.loc as { start: { line: number } } | undefined)?.start.line ?? 1) - 1;
+  /** Bodies of top-level function declarations and esbuild initialisers, by the name that starts them. */
+  const named = new Map<AnyNode, string>();
+  const callsOf = new Map<string, Place[]>();
+  const escaped = new Set<string>();
+  const requiresIn = new Map<string, AnyNode[]>();
 
-  const walk = (node: AnyNode, scopes: Set<string>[], parent: AnyNode | null, key: string): void => {
-    if (FUNCTION_TYPES.has(node.type) && node !== program) scopes = [...scopes, declaredIn(node)];
+  const requireCall = (call: AnyNode, place: Place): void => {
+    const [arg, ...rest] = call.arguments as AnyNode[];
+    const specifier = arg?.type === "Literal" && typeof arg.value === "string" && rest.length === 0 ? arg.value : null;
+    if (specifier === null || (place.depth !== 1 && place.fn === null)) found.push({ line: line(call), message: REQUIRE_RULE });
+    else if (!importAllowed(specifier, flavour)) {
+      found.push({
+        line: line(call),
+        message: `require of "${specifier}" is not allowed in a ${flavour} bundle (only k6${flavour === "sql" ? ", k6/* and k6/x/sql[/driver/postgres]" : " and k6/* outside k6/x/"})`,
+      });
+    } else if (place.fn !== null) requiresIn.set(place.fn, [...(requiresIn.get(place.fn) ?? []), call]);
+  };
+
+  const walk = (node: AnyNode, scopes: Set<string>[], place: Place, parent: AnyNode | null, key: string): void => {
+    if (node.type === "VariableDeclarator") {
+      const lazy = lazyInitialiser(node);
+      if (lazy) named.set(lazy.body, lazy.name);
+    }
+    if (node.type === "FunctionDeclaration" && place.depth === 1 && isNode(node.id)) named.set(node, node.id.name as string);
+    if (FUNCTION_TYPES.has(node.type)) {
+      scopes = [...scopes, declaredIn(node)];
+      const depth = place.depth + 1;
+      place = { depth, fn: depth === 2 ? (named.get(node) ?? null) : null };
+    }
+    if (node.type === "CallExpression" && isNode(node.callee) && node.callee.type === "Identifier") {
+      const callee = node.callee.name as string;
+      if (callee === "require" && !bound(scopes, "require")) {
+        requireCall(node, place);
+        for (const a of node.arguments as AnyNode[]) walk(a, scopes, place, node, "arguments");
+        return;
+      }
+      callsOf.set(callee, [...(callsOf.get(callee) ?? []), place]);
+    }
     if (node.type === "Identifier") {
       const name = node.name as string;
+      const declaration = (parent?.type === "FunctionDeclaration" || parent?.type === "VariableDeclarator") && key === "id";
       const notReference =
+        declaration ||
         (parent?.type === "MemberExpression" && key === "property" && !parent.computed) ||
         ((parent?.type === "Property" || parent?.type === "MethodDefinition") && key === "key" && !parent.computed) ||
         (parent?.type === "UnaryExpression" && parent.operator === "typeof") ||
-        ["LabeledStatement", "BreakStatement", "ContinueStatement"].includes(parent?.type ?? "") ||
-        ["ImportSpecifier", "ExportSpecifier", "MetaProperty"].includes(parent?.type ?? "");
-      if (!notReference && forbidden.has(name) && !bound(scopes, name)) {
-        found.push({ line: line(node), message: `free reference to \`${name}\`, which k6 v0.49 does not provide` });
+        ["LabeledStatement", "BreakStatement", "ContinueStatement"].includes(parent?.type ?? "");
+      if (!notReference && !(parent?.type === "CallExpression" && key === "callee")) escaped.add(name);
+      if (!notReference && !bound(scopes, name)) {
+        if (forbidden.has(name)) found.push({ line: line(node), message: `free reference to \`${name}\`, which k6 v0.49 does not provide` });
+        else if (name === "require") found.push({ line: line(node), message: REQUIRE_RULE });
       }
       return;
     }
@@ -123,51 +186,66 @@ function freeGlobalViolations(program: AnyNode): Violation[] {
       found.push({ line: line(node), message: "`Symbol.asyncIterator` is undefined in k6 v0.49" });
     }
     for (const [k, value] of Object.entries(node)) {
-      if (Array.isArray(value)) value.forEach((v) => isNode(v) && walk(v, scopes, node, k));
-      else if (isNode(value)) walk(value, scopes, node, k);
+      if (Array.isArray(value)) value.forEach((v) => isNode(v) && walk(v, scopes, place, node, k));
+      else if (isNode(value)) walk(value, scopes, place, node, k);
     }
   };
-  walk(program, [declaredIn(program)], null, "");
+  walk(program, [declaredIn(program)], { depth: 0, fn: null }, null, "");
+
+  // A function runs during init when it is only ever called, never passed on (k6 calls exported ones
+  // later), and every call is init code itself: at the top level or in the body of such a function.
+  const atInit = new Map<string, boolean>();
+  const runsAtInit = (name: string): boolean => {
+    const known = atInit.get(name);
+    if (known !== undefined) return known;
+    atInit.set(name, true); // a cycle adds no later call
+    const ok = !escaped.has(name) && (callsOf.get(name) ?? []).every((c) => c.depth === 1 || (c.depth === 2 && c.fn !== null && runsAtInit(c.fn)));
+    atInit.set(name, ok);
+    return ok;
+  };
+  for (const [name, calls] of requiresIn) {
+    if (!runsAtInit(name)) for (const call of calls) found.push({ line: line(call), message: `${REQUIRE_RULE}: ${name}() may run after init` });
+  }
   return found;
 }
 
-/** Line ranges esbuild marks with "// node_modules/<package>/…" section comments (unminified output). */
-function exemptLines(source: string): (line: number) => boolean {
-  const ranges: [number, number][] = [];
-  let open: number | null = null;
-  source.split("\n").forEach((text, i) => {
-    const header = /^\/\/ (\S+)$/.exec(text);
-    if (!header) return;
-    if (open !== null) ranges.push([open, i]);
-    const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(header[1]!)?.[1];
-    open = pkg && EXEMPT_PACKAGES.includes(pkg) ? i + 1 : null;
-  });
-  if (open !== null) ranges.push([open, Number.MAX_SAFE_INTEGER]);
-  return (line) => ranges.some(([from, to]) => line >= from && line <= to);
+/** Why a script fails k6 v0.49's fast path: ES module syntax, or syntax past ES2017. */
+function parseFailure(source: string, err: Error): string {
+  try {
+    parse(source, { ecmaVersion: 2017, sourceType: "module" });
+    return "ES module syntax (import/export): k6 v0.49-v0.52 send it through Babel at every start (18+ s, 1.5 GB); bundle as CommonJS";
+  } catch {
+    return `not an ES2017 script: ${err.message.replace(/\((\d+):(\d+)\)$/, (_m, l: string, c: string) => `(${Number(l) - 1}:${c})`)}`;
+  }
 }
 
-/** Everything that would stop this bundle from loading or running under k6 v0.49. */
+/** The "use k6 ..." strings k6 >= 1.2 reads from the start of a file (internal/cmd/launcher.go findDirectives). */
+export function leadingDirectives(source: string): string[] {
+  const found: string[] = [];
+  const re = /\s*(?:;|\/\/[^\n]*\n|\/\*[\s\S]*?\*\/|"([^"]*)"|'([^']*)')/y;
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    const text = m[1] ?? m[2];
+    if (text !== undefined) found.push(text);
+  }
+  return found;
+}
+
+/** Everything that would stop this bundle from loading, or from loading fast, under k6 v0.49. */
 export function gateBundle(source: string, flavour: Flavour): Violation[] {
   const violations: Violation[] = [];
   const bytes = Buffer.byteLength(source, "utf8");
   if (bytes > MAX_BUNDLE_BYTES) {
     violations.push({ line: 0, message: `bundle is ${bytes} bytes, over the ${MAX_BUNDLE_BYTES}-byte limit` });
   }
+  const sqlDirective = leadingDirectives(source).some((d) => SQL_DIRECTIVE.test(`"${d} `));
+  if (flavour === "sql" && !sqlDirective) {
+    violations.push({ line: 1, message: 'a dist/sql bundle must start with "use k6 with k6/x/sql ..." so that k6 >= 1.2 can provision xk6-sql' });
+  }
   let program: AnyNode;
   try {
     program = parseForK6(source) as AnyNode;
   } catch (err) {
-    return [...violations, { line: 0, message: `not an ES2017 module: ${(err as Error).message}` }];
+    return [...violations, { line: 0, message: parseFailure(source, err as Error) }];
   }
-  for (const stmt of program.body as AnyNode[]) {
-    const src = stmt.source as AnyNode | null | undefined;
-    if (src && typeof src.value === "string" && !importAllowed(src.value, flavour)) {
-      violations.push({
-        line: (stmt.loc as { start: { line: number } }).start.line,
-        message: `import of "${src.value}" is not allowed in a ${flavour} bundle (only k6${flavour === "sql" ? ", k6/* and k6/x/sql[/driver/postgres]" : " and k6/* outside k6/x/"})`,
-      });
-    }
-  }
-  const exempt = exemptLines(source);
-  return [...violations, ...freeGlobalViolations(program).filter((v) => !exempt(v.line))];
+  return [...violations, ...freeGlobalViolations(program, flavour)];
 }

@@ -30,7 +30,7 @@ export function fail(message?: string): never {
 
 export function sleep(seconds: number): void {
   if (typeof seconds !== "number" || !(seconds >= 0)) throw new TypeError(`sleep(): expected seconds >= 0, got ${String(seconds)}`);
-  blockFor(seconds * 1000 * runtime.sleepScale);
+  blockFor(seconds * 1000);
 }
 
 export function group<T>(name: string, fn: () => T): T {

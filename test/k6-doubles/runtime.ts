@@ -57,7 +57,6 @@ export const runtime = {
   startedAt: Date.now(),
   /** How many VUs the run has (exec.instance.vusActive). */
   vus: 1,
-  sleepScale: 1,
   metrics: new Map<string, MetricDef>(),
   checks: new Map<string, CheckRecord>(),
   /** Group paths in the order first entered, so root_group can be rebuilt as k6 reports it. */
@@ -128,6 +127,7 @@ export function registerBuiltins(): void {
   registerMetric("checks", "rate", "default");
   registerMetric("data_received", "counter", "data");
   registerMetric("data_sent", "counter", "data");
+  registerMetric("dropped_iterations", "counter", "default");
   registerMetric("group_duration", "trend", "time");
   registerMetric("http_req_blocked", "trend", "time");
   registerMetric("http_req_connecting", "trend", "time");
@@ -150,7 +150,7 @@ export function requireStage(allowed: Stage[], what: string): void {
   }
 }
 
-/** Blocks the thread like k6's sleep(); the runner may scale think time down to keep tests fast. */
+/** Blocks the thread like k6's sleep(), in real time. */
 export function blockFor(ms: number): void {
   if (ms <= 0) return;
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

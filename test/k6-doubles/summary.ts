@@ -40,7 +40,7 @@ function values(def: MetricDef, samples: Sample[], durationMs: number, trendStat
     }
     case "trend":
       return Object.fromEntries(
-        trendStats.map((stat) => [stat, stat === "count" ? samples.length : aggregate("trend", samples, stat, durationMs)]),
+        trendStats.map((stat) => [stat, aggregate("trend", samples, stat, durationMs)]),
       );
   }
 }

@@ -1,7 +1,7 @@
-// k6's threshold semantics: parse `options.thresholds` (metric keys with optional `{tag:value}`
-// sub-metric selectors; expressions "<aggregation> <op> <number>"; string or {threshold,
-// abortOnFail} items), validate them against the registered metrics like k6 (exit 104 when invalid),
-// and evaluate them on the collected samples with k6's sink arithmetic.
+// k6's threshold semantics over the doubles' samples: `options.thresholds` parsed with the project's
+// one parser of k6's grammar (lib/thresholds.ts), validated against the registered metrics like k6
+// (exit 104 when invalid), and judged with k6's sink arithmetic.
+import { aggregationApplies, meets, parseExpression, parseMetricKey, type ParsedExpression } from "../../lib/thresholds.ts";
 import type { MetricDef, MetricType, Sample, Tags } from "./runtime.ts";
 
 export class InvalidThreshold extends Error {}
@@ -12,33 +12,8 @@ export interface Threshold {
   metric: string;
   selector: Tags | null;
   expression: string;
-  aggregation: string;
-  operator: string;
-  value: number;
+  parsed: ParsedExpression;
   abortOnFail: boolean;
-}
-
-const AGGREGATIONS: Record<MetricType, RegExp> = {
-  counter: /^(count|rate)$/,
-  gauge: /^value$/,
-  rate: /^rate$/,
-  trend: /^(avg|min|max|med|p\(\d+(\.\d+)?\))$/,
-};
-
-const EXPRESSION = /^\s*([a-z]+(?:\(\d+(?:\.\d+)?\))?)\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/;
-
-export function parseKey(key: string): { metric: string; selector: Tags | null } {
-  const open = key.indexOf("{");
-  if (open === -1) return { metric: key.trim(), selector: null };
-  if (!key.trimEnd().endsWith("}")) throw new InvalidThreshold(`sub-metric "${key}" must end with "}"`);
-  const selector: Tags = {};
-  const inner = key.trim().slice(open + 1, -1);
-  for (const part of inner.split(",")) {
-    const colon = part.indexOf(":");
-    if (colon === -1) throw new InvalidThreshold(`sub-metric "${key}": "${part}" is not a tag:value pair`);
-    selector[part.slice(0, colon).trim()] = part.slice(colon + 1).trim().replace(/^["']|["']$/g, "");
-  }
-  return { metric: key.slice(0, open).trim(), selector };
 }
 
 export function parseThresholds(raw: unknown, metrics: Map<string, MetricDef>): Threshold[] {
@@ -46,27 +21,24 @@ export function parseThresholds(raw: unknown, metrics: Map<string, MetricDef>): 
   if (raw === null || typeof raw !== "object") throw new InvalidThreshold("options.thresholds must be an object");
   const out: Threshold[] = [];
   for (const [key, items] of Object.entries(raw as Record<string, unknown>)) {
-    const { metric, selector } = parseKey(key);
-    const def = metrics.get(metric);
-    if (!def) throw new InvalidThreshold(`invalid threshold defined on ${key}; reason: no metric name "${metric}" found`);
+    const parsedKey = parseMetricKey(key);
+    if (!parsedKey) throw new InvalidThreshold(`invalid threshold defined on ${key}; reason: not a metric name with an optional {tag:value} selector`);
+    const def = metrics.get(parsedKey.metric);
+    if (!def) throw new InvalidThreshold(`invalid threshold defined on ${key}; reason: no metric name "${parsedKey.metric}" found`);
     if (!Array.isArray(items)) throw new InvalidThreshold(`thresholds of ${key} must be an array`);
     for (const item of items as unknown[]) {
       const spec = typeof item === "string" ? { threshold: item, abortOnFail: false } : (item as { threshold?: unknown; abortOnFail?: unknown });
       if (!spec || typeof spec.threshold !== "string") {
         throw new InvalidThreshold(`threshold on ${key} must be a string or {threshold: string, abortOnFail?: boolean}`);
       }
-      const m = EXPRESSION.exec(spec.threshold);
-      if (!m) throw new InvalidThreshold(`invalid threshold expression "${spec.threshold}" on ${key}`);
-      const [, aggregation, operator, value] = m;
-      if (!AGGREGATIONS[def.type].test(aggregation!)) {
+      const parsed = parseExpression(spec.threshold);
+      if (!parsed) throw new InvalidThreshold(`invalid threshold expression "${spec.threshold}" on ${key}`);
+      if (!aggregationApplies(def.type, parsed.aggregation)) {
         throw new InvalidThreshold(
-          `invalid threshold defined on ${key}; reason: threshold's "${aggregation}" aggregation method is not supported by the ${def.type} metric type`,
+          `invalid threshold defined on ${key}; reason: threshold's "${parsed.aggregation}" aggregation method is not supported by the ${def.type} metric type`,
         );
       }
-      out.push({
-        key, metric, selector, expression: spec.threshold, aggregation: aggregation!, operator: operator!,
-        value: Number(value), abortOnFail: spec.abortOnFail === true,
-      });
+      out.push({ key, metric: parsedKey.metric, selector: parsedKey.tags, expression: spec.threshold, parsed, abortOnFail: spec.abortOnFail === true });
     }
   }
   return out;
@@ -78,7 +50,7 @@ export function matches(sample: Sample, selector: Tags | null): boolean {
 }
 
 /** TrendSink.P from k6: linear interpolation between the two closest ranks. */
-export function percentile(sorted: number[], fraction: number): number {
+function percentile(sorted: number[], fraction: number): number {
   if (sorted.length === 0) return 0;
   if (sorted.length === 1) return sorted[0]!;
   const i = fraction * (sorted.length - 1);
@@ -87,18 +59,20 @@ export function percentile(sorted: number[], fraction: number): number {
   return lo + (hi - lo) * (i - Math.floor(i));
 }
 
+/** One aggregation of a metric's samples, as k6's sinks compute it (counter rate per second of the run). */
 export function aggregate(type: MetricType, samples: Sample[], aggregation: string, durationMs: number): number {
   const values = samples.map((s) => s.value);
+  const sum = () => values.reduce((a, b) => a + b, 0);
   switch (aggregation) {
     case "count":
-      return values.reduce((a, b) => a + b, 0);
+      return type === "trend" ? values.length : sum();
     case "rate":
-      if (type === "counter") return durationMs > 0 ? values.reduce((a, b) => a + b, 0) / (durationMs / 1000) : 0;
+      if (type === "counter") return durationMs > 0 ? sum() / (durationMs / 1000) : 0;
       return values.length === 0 ? 0 : values.filter((v) => v !== 0).length / values.length;
     case "value":
       return values.length === 0 ? 0 : values[values.length - 1]!;
     case "avg":
-      return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
+      return values.length === 0 ? 0 : sum() / values.length;
     case "min":
       return values.length === 0 ? 0 : Math.min(...values);
     case "max":
@@ -113,19 +87,6 @@ export function aggregate(type: MetricType, samples: Sample[], aggregation: stri
   }
 }
 
-function compare(left: number, operator: string, right: number): boolean {
-  switch (operator) {
-    case "<": return left < right;
-    case "<=": return left <= right;
-    case ">": return left > right;
-    case ">=": return left >= right;
-    case "==":
-    case "===": return left === right;
-    default: return left !== right;
-  }
-}
-
 export function passes(t: Threshold, def: MetricDef, durationMs: number): boolean {
-  const samples = def.samples.filter((s) => matches(s, t.selector));
-  return compare(aggregate(def.type, samples, t.aggregation, durationMs), t.operator, t.value);
+  return meets(t.parsed, aggregate(def.type, def.samples.filter((s) => matches(s, t.selector)), t.parsed.aggregation, durationMs));
 }

@@ -1,58 +1,50 @@
-// The main thread's side of the VU workers (vu.ts): spawns one worker per VU and waits until all have
-// initialised (k6 inits every VU before setup()), starts them together with setup()'s data, merges
-// each iteration's delta into this thread's registry, and stops them through the shared abort flag
-// (exec.test.abort() in a VU, or an abortOnFail threshold the caller spots after a merge).
+// The main thread's side of the VU workers (vu.ts): starts one worker per VU and waits until all have
+// initialised (k6 inits every VU before setup()), hands them setup()'s data, runs iterations on them
+// when an executor asks (executors.ts), merges each iteration's delta into this thread's registry, and
+// notices exec.test.abort() in a VU or an abortOnFail threshold crossed after a merge.
 import { Worker } from "node:worker_threads";
-import { stderr, type HookData, type RuntimeConfig } from "./environment.ts";
+import { stderr, type RuntimeConfig } from "./environment.ts";
 import { openIoLink } from "./sync.ts";
-import { ABORT, controlLength, mergeDelta, verdictSlot, type ScenarioPlan, type StartMessage, type VuMessage, type VuWorkerData } from "./vu-protocol.ts";
+import { mergeDelta, type ScenarioPlan, type VuCommand, type VuMessage, type VuWorkerData } from "./vu-protocol.ts";
 
 export type InitOutcome = { ok: true } | { ok: false; message: string; aborted: boolean };
 
 export interface RunOutcome {
   /** exec.test.abort()'s message, when a VU called it. */
   testAborted: string | null;
-  /** Set when an abortOnFail threshold stopped the VUs. */
+  /** Set when an abortOnFail threshold stopped the run. */
   thresholdAborted: boolean;
   iterationErrors: string[];
   /** A VU thread that died outside script code: a harness fault, reported as a script exception. */
   crashes: string[];
 }
 
-const ENTRY = new URL("./vu-worker.mjs", import.meta.url);
-
 export class VuPool {
-  private readonly control: Int32Array;
-  private readonly workers: Worker[] = [];
-  private readonly exited: Promise<void>[] = [];
+  private readonly workers = new Map<number, Worker>();
   private readonly inits: Promise<InitOutcome>[] = [];
-  private readonly outcome: RunOutcome = { testAborted: null, thresholdAborted: false, iterationErrors: [], crashes: [] };
+  private readonly pending = new Map<number, () => void>();
+  readonly outcome: RunOutcome = { testAborted: null, thresholdAborted: false, iterationErrors: [], crashes: [] };
+
   /**
-   * @param abortOnFail judged after each merged iteration (the VU waits for it); true stops every VU.
+   * @param entry the VU driver compiled to one JavaScript file (Node gives a worker no TypeScript loader)
+   * @param abortOnFail judged after each merged iteration; true stops the run
    */
-  constructor(
-    config: RuntimeConfig,
-    hooks: HookData,
-    scenarios: ScenarioPlan[],
-    iterations: number,
-    private readonly abortOnFail: (() => boolean) | null,
-  ) {
-    this.control = new Int32Array(new SharedArrayBuffer(4 * controlLength(config.vus, scenarios.length)));
-    for (let vu = 1; vu <= config.vus; vu += 1) {
+  constructor(entry: string, config: RuntimeConfig, scenarios: ScenarioPlan[], vus: number, private readonly abortOnFail: (() => boolean) | null) {
+    for (let vu = 1; vu <= vus; vu += 1) {
       const io = openIoLink();
-      const data: VuWorkerData = { runtime: config, hooks, vu, scenarios, iterations, control: this.control, io, awaitVerdict: abortOnFail !== null };
-      // execArgv: [] because the parent's `--import tsx` does not reach a worker's loader anyway.
-      const worker = new Worker(ENTRY, { workerData: data, transferList: [io.port], execArgv: [] });
-      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-      this.workers.push(worker);
-      this.exited.push(exited);
+      const data: VuWorkerData = { runtime: config, vu, scenarios, io };
+      const worker = new Worker(entry, { workerData: data, transferList: [io.port], execArgv: [] });
+      this.workers.set(vu, worker);
       this.inits.push(
         new Promise((resolve) => {
-          void exited.then(() => resolve({ ok: false, message: `VU ${vu} ended during init`, aborted: false }));
+          worker.once("exit", () => {
+            resolve({ ok: false, message: `VU ${vu} ended during init`, aborted: false });
+            this.pending.get(vu)?.();
+          });
           worker.on("message", (m: VuMessage) => {
             if (m.type === "ready") resolve({ ok: true });
             else if (m.type === "init-failed") resolve({ ok: false, message: m.message, aborted: m.aborted });
-            else this.receive(m);
+            else this.done(vu, m);
           });
         }),
       );
@@ -66,34 +58,41 @@ export class VuPool {
     return outcomes.find((o) => !o.ok) ?? { ok: true };
   }
 
-  async run(setupData: unknown): Promise<RunOutcome> {
-    const start: StartMessage = { setupJson: setupData === undefined ? null : JSON.stringify(setupData) };
-    for (const worker of this.workers) worker.postMessage(start);
-    await Promise.all(this.exited);
-    return this.outcome;
+  start(setupData: unknown): void {
+    this.send({ type: "start", setupJson: setupData === undefined ? null : JSON.stringify(setupData) });
   }
 
-  /** Ends idle VUs (after a failed init or setup). */
+  stopped(): boolean {
+    return this.outcome.testAborted !== null || this.outcome.thresholdAborted || this.outcome.crashes.length > 0;
+  }
+
+  run(vu: number, scenario: number, iterationInTest: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.pending.set(vu, resolve);
+      this.workers.get(vu)!.postMessage({ type: "iterate", scenario, iterationInTest } satisfies VuCommand);
+    });
+  }
+
+  /** Ends every VU thread. */
   async stop(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.send({ type: "stop" });
+    await Promise.all([...this.workers.values()].map((w) => new Promise((resolve) => (w.threadId === -1 ? resolve(null) : w.once("exit", resolve)))));
   }
 
-  private receive(m: VuMessage): void {
-    if (m.type === "aborted") {
-      if (this.outcome.testAborted === null && !this.outcome.thresholdAborted) {
-        this.outcome.testAborted = m.message;
-        stderr(`level=error msg=${JSON.stringify("test aborted: " + m.message)} scenario=${m.scenario}`);
-      }
-      return;
-    }
-    if (m.type !== "iteration") return;
+  private send(cmd: VuCommand): void {
+    for (const w of this.workers.values()) w.postMessage(cmd);
+  }
+
+  private done(vu: number, m: Extract<VuMessage, { type: "done" }>): void {
     mergeDelta(m.delta);
     if (m.error !== null) this.outcome.iterationErrors.push(m.error);
-    if (Atomics.load(this.control, ABORT) === 0 && this.abortOnFail?.()) {
-      Atomics.store(this.control, ABORT, 1);
-      this.outcome.thresholdAborted = true;
+    if (m.aborted !== null && this.outcome.testAborted === null) {
+      this.outcome.testAborted = m.aborted;
+      stderr(`level=error msg=${JSON.stringify("test aborted: " + m.aborted)}`);
     }
-    Atomics.store(this.control, verdictSlot(m.vu), 1);
-    Atomics.notify(this.control, verdictSlot(m.vu));
+    if (!this.stopped() && this.abortOnFail?.()) this.outcome.thresholdAborted = true;
+    const resolve = this.pending.get(vu);
+    this.pending.delete(vu);
+    resolve?.();
   }
 }

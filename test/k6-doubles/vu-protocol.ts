@@ -1,9 +1,8 @@
-// What the child's main thread and its VU worker threads exchange. Counters that must be exact under
-// concurrency (the shared-iterations counter of each scenario, the abort flag) live in one shared
-// Int32Array; everything else travels as messages: each VU ships the samples, checks and groups of an
-// iteration as a delta that the main thread merges into its registry, so thresholds and the summary
-// see one run, as k6's single metrics engine does.
-import type { HookData, RuntimeConfig } from "./environment.ts";
+// What the child's main thread and its VU worker threads exchange. The main thread schedules: it tells
+// a VU when to run an iteration of which scenario; the VU answers with the samples, checks and groups
+// of that iteration as a delta, which the main thread merges into its registry, so thresholds and the
+// summary see one run, as k6's single metrics engine does.
+import type { RuntimeConfig } from "./environment.ts";
 import type { IoLink } from "./sync.ts";
 import { noteGroup, registerMetric, runtime, type CheckRecord, type MetricDef, type Sample } from "./runtime.ts";
 
@@ -17,27 +16,11 @@ export interface ScenarioPlan {
 
 export interface VuWorkerData {
   runtime: RuntimeConfig;
-  /** Registered by vu-worker.mjs before any TypeScript loads (with the precompiled doubles). */
-  hooks: HookData;
   vu: number;
   scenarios: ScenarioPlan[];
-  /** Iterations per scenario, shared by all VUs. */
-  iterations: number;
-  /** SharedArrayBuffer-backed; layout below. */
-  control: Int32Array;
   /** This VU's link to the process's one I/O worker (its port is transferred). */
   io: IoLink;
-  /** Wait for the main thread's verdict after each iteration (only when an abortOnFail threshold exists). */
-  awaitVerdict: boolean;
 }
-
-/** control[ABORT] != 0: no VU starts another iteration. */
-export const ABORT = 0;
-/** control[verdictSlot(vu)] = 1: the main thread has merged and judged VU vu's last iteration. */
-export const verdictSlot = (vu: number): number => vu;
-/** control[iterationSlot(vus, s)]: next iteration number of scenario s (Atomics.add hands them out). */
-export const iterationSlot = (vus: number, scenario: number): number => 1 + vus + scenario;
-export const controlLength = (vus: number, scenarios: number): number => 1 + vus + scenarios;
 
 export interface Delta {
   metrics: { name: string; type: MetricDef["type"]; contains: MetricDef["contains"]; samples: Sample[] }[];
@@ -46,16 +29,17 @@ export interface Delta {
   warnings: string[];
 }
 
+/** Main thread → VU. */
+export type VuCommand =
+  | { type: "start"; setupJson: string | null }
+  | { type: "iterate"; scenario: number; iterationInTest: number }
+  | { type: "stop" };
+
+/** VU → main thread. */
 export type VuMessage =
   | { type: "ready" }
   | { type: "init-failed"; message: string; aborted: boolean }
-  | { type: "iteration"; vu: number; delta: Delta; error: string | null }
-  | { type: "aborted"; message: string; scenario: string };
-
-export interface StartMessage {
-  /** setup()'s result as JSON, or null when it returned nothing. */
-  setupJson: string | null;
-}
+  | { type: "done"; delta: Delta; error: string | null; aborted: string | null };
 
 /** Everything this runtime recorded since the last call, removed from it. */
 export function takeDelta(): Delta {

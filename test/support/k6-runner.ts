@@ -1,7 +1,8 @@
 // Runs a real dist/*.js bundle the way `k6 run` would, without a k6 binary: a child Node process
-// (test/k6-doubles/child.ts) with the k6 modules mapped to doubles, several concurrent VUs (one worker
-// thread each), the full lifecycle, thresholds and handleSummary. The caller's process stays free to
-// serve the target.
+// (test/k6-doubles/child.ts) with the k6 modules mapped to the doubles, the script's own scenarios run
+// by k6's executors in real time on concurrent VUs (one worker thread each), the full lifecycle,
+// thresholds and handleSummary. Shorten a run as under k6: with the bundles' LOAD_SCALE, or the
+// script's own options. The caller's process stays free to serve the target.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,16 +14,12 @@ import type { SummaryData, SummaryMetric } from "../k6-doubles/summary.ts";
 export interface K6RunOptions {
   /** The only variables the script sees in __ENV (like `k6 run -e K=V`; the system env is not passed). */
   env?: Record<string, string>;
-  /** Simulated VUs, each its own thread and module instance, all running at once (default 3). */
-  vus?: number;
-  /** Iterations per scenario, shared by the VUs: each takes the next until the total is reached (default 20); overrides the script's executors. */
-  iterations?: number;
-  /** Offer k6/x/sql like an xk6-sql build of k6; a plain k6 refuses the import (default false). */
+  /** Offer k6/x/sql like an xk6-sql build of k6; a plain k6 refuses the require (default false). */
   xk6Sql?: boolean;
+  /** `k6 run --vus N --duration D --iterations I`: replace the script's scenarios with one, as k6 does. */
+  flags?: { vus?: number; duration?: string; iterations?: number };
   /** Where handleSummary's relative paths land (default: this process's cwd). */
   cwd?: string;
-  /** Multiplies sleep() durations: 0 skips them, 0.01 keeps a 1 s pause as 10 ms, 1 is real time (default 0). */
-  sleepScale?: number;
   /** Kill the run after this long (default 120 s); the result then has exitCode -1. */
   timeoutMs?: number;
 }
@@ -69,10 +66,8 @@ export async function runK6(bundle: string, options: K6RunOptions = {}): Promise
   const config: ChildConfig = {
     bundle: path.resolve(bundle),
     env: options.env ?? {},
-    vus: options.vus ?? 3,
-    iterations: options.iterations ?? 20,
     xk6Sql: options.xk6Sql ?? false,
-    sleepScale: options.sleepScale ?? 0,
+    ...(options.flags ? { flags: options.flags } : {}),
     resultPath: path.join(scratch, "result.json"),
   };
   try {

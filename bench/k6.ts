@@ -1,0 +1,212 @@
+// `npm run bench:k6`: what the suite costs the load generator. Against one embedded target and one
+// sold-out tier, at the same capped rate (k6 --rps), it runs a bare k6 script (one POST, one check)
+// and a suite bundle side by side, BENCH_K6_ROUNDS times alternating, and prints each side's k6
+// CPU-seconds and peak RSS and the ratios: CPU per request, so that a round where the machine could
+// not reach the capped rate still compares like with like, and the median round against the goals
+// (CPU <= 1.2x, RSS <= 1.5x), since other work on a shared machine skews single rounds. It also times
+// `k6 inspect` of every bundle (goal: <= 1 s). Needs a k6 on PATH (or K6_BINARY) and GNU time;
+// exits 69 without them. Not a test: it prints numbers and writes results/bench-k6.json.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import { startTarget, type Target } from "../target/index.ts";
+import { CliExit, runCli } from "../cli/exit.ts";
+import { EXIT_K6_MISSING, findK6, k6Info, k6MissingMessage } from "../cli/k6-binary.ts";
+import { ROOT, ensureBuilt } from "../cli/k6-dist.ts";
+import { isBundleName } from "../lib/bundles.ts";
+
+const GOALS = { cpu: 1.2, rss: 1.5, inspectSeconds: 1 };
+const GNU_TIME = "/usr/bin/time";
+
+interface Settings {
+  vus: number;
+  durationSeconds: number;
+  rps: number;
+  rounds: number;
+  bundle: string;
+}
+
+function setting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CliExit(`bench:k6: ${name} must be a whole number from ${min} to ${max}, got "${raw}"`, 2);
+  return n;
+}
+
+function readSettings(): Settings {
+  const bundle = process.env.BENCH_K6_BUNDLE?.trim() || "race";
+  if (!isBundleName(bundle)) throw new CliExit(`bench:k6: BENCH_K6_BUNDLE must name a bundle of lib/bundles.ts, got "${bundle}"`, 2);
+  return {
+    vus: setting("BENCH_K6_VUS", 50, 1, 1000),
+    durationSeconds: setting("BENCH_K6_DURATION_S", 20, 2, 600),
+    rps: setting("BENCH_K6_RPS", 300, 1, 100_000),
+    rounds: setting("BENCH_K6_ROUNDS", 3, 1, 10),
+    bundle,
+  };
+}
+
+/**
+ * The bare side: the same POST the suite's reserve sends (keys, a fresh session and Idempotency-Key,
+ * made the way lib/uuid.ts makes them) and one check; nothing else.
+ */
+const BARE_SCRIPT = `var http = require("k6/http");
+var k6 = require("k6");
+var crypto = require("k6/crypto");
+var url = __ENV.SUPABASE_URL + "/functions/v1/enhanced-checkout";
+var key = __ENV.SUPABASE_ANON_KEY;
+var x = []; for (var i = 0; i < 256; i++) x.push((i < 16 ? "0" : "") + i.toString(16));
+function uuid() {
+  var b = new Uint8Array(crypto.randomBytes(16));
+  return x[b[0]] + x[b[1]] + x[b[2]] + x[b[3]] + "-" + x[b[4]] + x[b[5]] + "-" + x[(b[6] & 15) | 64] + x[b[7]] + "-" +
+    x[(b[8] & 63) | 128] + x[b[9]] + "-" + x[b[10]] + x[b[11]] + x[b[12]] + x[b[13]] + x[b[14]] + x[b[15]];
+}
+exports.default = function () {
+  var body = JSON.stringify({ event_id: __ENV.EVENT_ID, tier_id: __ENV.TIER_ID, quantity: 1, session_id: uuid() });
+  var res = http.post(url, body, { headers: { apikey: key, Authorization: "Bearer " + key, "Content-Type": "application/json", "Idempotency-Key": uuid() }, tags: { name: "reserve" } });
+  k6.check(res, { "sold out": function (r) { return r.status === 409; } });
+};
+`;
+
+interface Measure {
+  cpuSeconds: number;
+  peakRssMb: number;
+  wallSeconds: number;
+  exitCode: number;
+  requests: number | null;
+}
+
+/** Runs one command under GNU time; k6's own output is kept only to read the request count. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measure> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(GNU_TIME, ["-f", "@@time %U %S %M %e", command, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const m = /@@time (\S+) (\S+) (\d+) (\S+)/.exec(out);
+      if (!m) return reject(new Error(`no timing from ${GNU_TIME}: ${out.slice(-500)}`));
+      const requests = /http_reqs\D+(\d+)/.exec(out);
+      resolve({
+        cpuSeconds: Number(m[1]) + Number(m[2]),
+        peakRssMb: Number(m[3]) / 1024,
+        wallSeconds: Number(m[4]),
+        exitCode: code ?? -1,
+        requests: requests ? Number(requests[1]) : null,
+      });
+    });
+  });
+}
+
+async function soldOutTier(target: Target): Promise<{ eventId: string; tierId: string }> {
+  const headers = { "content-type": "application/json", apikey: target.serviceRoleKey, authorization: `Bearer ${target.serviceRoleKey}` };
+  const setup = await fetch(`${target.url}/rest/v1/rpc/load_test_setup`, {
+    method: "POST", headers, body: JSON.stringify({ p_tier_count: 1, p_tickets_per_tier: 0, p_name: "bench:k6 sold out" }),
+  });
+  if (!setup.ok) throw new Error(`load_test_setup answered ${setup.status}: ${await setup.text()}`);
+  const ev = (await setup.json()) as { event_id: string; tier_ids: string[] };
+  return { eventId: ev.event_id, tierId: ev.tier_ids[0]! };
+}
+
+async function bundleRequests(file: string): Promise<number | null> {
+  try {
+    const summary = JSON.parse(await readFile(file, "utf8")) as { metrics?: Record<string, { values?: { count?: number } }> };
+    return summary.metrics?.http_reqs?.values?.count ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const mark = (ok: boolean) => (ok ? "✅" : "❌");
+
+async function startup(k6: string, sql: boolean): Promise<{ bundle: string; seconds: number; peakRssMb: number; exitCode: number }[]> {
+  const rows = [];
+  for (const flavour of sql ? ["", "sql"] : [""]) {
+    const dir = path.join(ROOT, "dist", flavour);
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith(".js")).sort()) {
+      const m = await timed(k6, ["inspect", path.join(dir, file)], process.env);
+      rows.push({ bundle: path.join(flavour, file), seconds: m.wallSeconds, peakRssMb: m.peakRssMb, exitCode: m.exitCode });
+    }
+  }
+  return rows;
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings();
+  const k6 = findK6(process.env);
+  if (k6 === null) throw new CliExit(`bench:k6 measures a real k6 and found none.\n${k6MissingMessage()}`, EXIT_K6_MISSING);
+  if (!existsSync(GNU_TIME)) throw new CliExit(`bench:k6 reads CPU time and peak RSS from GNU time, and ${GNU_TIME} is missing (Debian: apt-get install -y time)`, EXIT_K6_MISSING);
+  const info = k6Info(k6);
+  const bundleFile = path.join(ROOT, "dist", `${settings.bundle}.js`);
+  const buildError = ensureBuilt(bundleFile);
+  if (buildError) throw new CliExit(buildError, 1);
+
+  const loadAtStart = loadavg()[0]!.toFixed(1);
+  const work = await mkdtemp(path.join(tmpdir(), "bench-k6-"));
+  const target = await startTarget({ port: 0, fast: true });
+  try {
+    const bare = path.join(work, "bare.js");
+    await writeFile(bare, BARE_SCRIPT);
+    const { eventId, tierId } = await soldOutTier(target);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, K6_NO_USAGE_REPORT: "true",
+      SUPABASE_URL: target.url, SUPABASE_ANON_KEY: target.anonKey, SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
+      WEBHOOK_SECRET: target.webhookSecret, EVENT_ID: eventId, TIER_ID: tierId, RESULTS_DIR: work,
+      // One reserve per iteration, nothing else: the same requests as the bare script.
+      THINK_TIME: "0", BOT_RATIO: "0", DOUBLE_CLICK_RATIO: "0", SECOND_TAB_RATIO: "0", SALE_OPENS_IN: "0",
+    };
+    const load = ["run", "--quiet", "--vus", String(settings.vus), "--duration", `${settings.durationSeconds}s`, "--rps", String(settings.rps)];
+    console.error(`bench:k6: k6 ${info.version}, ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, ${settings.rounds} round(s) of bare vs dist/${settings.bundle}.js`);
+    const rounds: { bare: Measure; bundle: Measure }[] = [];
+    for (let i = 0; i < settings.rounds; i++) {
+      // Alternate which side goes first, so drifting load elsewhere on the machine weighs on both alike.
+      const order = i % 2 === 0 ? (["bare", "bundle"] as const) : (["bundle", "bare"] as const);
+      const round: Partial<{ bare: Measure; bundle: Measure }> = {};
+      for (const side of order) {
+        console.error(`bench:k6: round ${i + 1}, ${side} ...`);
+        const m = await timed(k6, [...load, side === "bare" ? bare : bundleFile], env);
+        // The bundle prints its own summary; its summary.json has the count.
+        if (side === "bundle") m.requests = await bundleRequests(path.join(work, "summary.json"));
+        round[side] = m;
+      }
+      rounds.push(round as { bare: Measure; bundle: Measure });
+    }
+    console.error("bench:k6: k6 inspect of every bundle ...");
+    const inspect = await startup(k6, info.sql);
+
+    const perRequest = (m: Measure) => (m.requests ? m.cpuSeconds / m.requests : NaN);
+    const cpuRatios = rounds.map((r) => ratio(perRequest(r.bundle), perRequest(r.bare)));
+    const rssRatios = rounds.map((r) => ratio(r.bundle.peakRssMb, r.bare.peakRssMb));
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+    const slowest = inspect.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+    const lines = [
+      `machine: ${cpus().length} cores, 1-minute load average ${loadAtStart} at start, ${loadavg()[0]!.toFixed(1)} at end; k6 ${info.version}`,
+      `load: ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, one sold-out tier (every reserve answers 409)`,
+      ...rounds.flatMap((r, i) => [
+        `round ${i + 1}  bare script      CPU ${fmt(r.bare.cpuSeconds)} s   peak RSS ${fmt(r.bare.peakRssMb, 0)} MB   requests ${r.bare.requests ?? "?"}   exit ${r.bare.exitCode}`,
+        `         dist/${settings.bundle}.js${" ".repeat(Math.max(1, 11 - settings.bundle.length))}CPU ${fmt(r.bundle.cpuSeconds)} s   peak RSS ${fmt(r.bundle.peakRssMb, 0)} MB   requests ${r.bundle.requests ?? "?"}   exit ${r.bundle.exitCode}`,
+        `         ratios           CPU per request ${fmt(cpuRatios[i]!)}x   peak RSS ${fmt(rssRatios[i]!)}x`,
+      ]),
+      `${mark(median(cpuRatios) <= GOALS.cpu)} k6 CPU per request, bundle / bare: median round ${fmt(median(cpuRatios))}x, rounds ${cpuRatios.map((x) => fmt(x)).join(", ")} (goal <= ${GOALS.cpu}x)`,
+      `${mark(median(rssRatios) <= GOALS.rss)} k6 peak RSS at ${settings.vus} VUs, bundle / bare: median round ${fmt(median(rssRatios))}x, rounds ${rssRatios.map((x) => fmt(x)).join(", ")} (goal <= ${GOALS.rss}x)`,
+      `${mark(slowest.seconds <= GOALS.inspectSeconds && inspect.every((r) => r.exitCode === 0))} k6 inspect: slowest ${slowest.bundle} ${fmt(slowest.seconds)} s (goal <= ${GOALS.inspectSeconds} s)` +
+        (info.sql ? "" : "; dist/sql/ skipped: this k6 has no xk6-sql"),
+      ...inspect.map((r) => `   ${r.bundle.padEnd(24)} ${fmt(r.seconds)} s   ${fmt(r.peakRssMb, 0)} MB${r.exitCode === 0 ? "" : `   exit ${r.exitCode}`}`),
+    ];
+    console.log(lines.join("\n"));
+    await mkdir(path.join(ROOT, "results"), { recursive: true });
+    await writeFile(path.join(ROOT, "results", "bench-k6.json"), `${JSON.stringify({ k6: info.version, settings, rounds, cpuRatios, rssRatios, inspect, goals: GOALS }, null, 2)}\n`);
+    console.error("bench:k6: wrote results/bench-k6.json");
+    return 0;
+  } finally {
+    await target.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await runCli(main, { expected: "", unexpected: "bench:k6: " });

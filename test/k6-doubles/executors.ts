@@ -1,0 +1,153 @@
+// k6's executors, in real time, run by the child's main thread: each decides when which of its VUs
+// starts an iteration (shared-iterations, constant-vus, ramping-vus, constant-arrival-rate,
+// ramping-arrival-rate: the ones the suite uses), as k6 documents them. Durations are the script's own (a profile shortened
+// with LOAD_SCALE is shortened in the script, as under k6). An iteration still running at the end is
+// waited for (k6 would interrupt it after gracefulStop). An arrival whose VUs are all busy is dropped
+// and counted in dropped_iterations, as in k6.
+import { setTimeout as wait } from "node:timers/promises";
+
+type Options = Record<string, unknown>;
+
+export interface ExecutorContext {
+  /** VUs (1-based ids) of this scenario. */
+  vus: number[];
+  /** Runs one iteration on a VU; resolves when it is done. */
+  run(vu: number, iterationInTest: number): Promise<void>;
+  stopped(): boolean;
+  dropped(): void;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds in a k6 duration ("1m30s", "500ms", "2h") or a number of milliseconds. */
+export function durationMs(value: unknown, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value === "number") return value;
+  const text = String(value);
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) throw new Error(`invalid duration ${JSON.stringify(value)}`);
+  return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
+}
+
+interface Stage {
+  durationMs: number;
+  target: number;
+}
+
+function stagesOf(sc: Options): Stage[] {
+  return ((sc.stages as { duration: string; target: number }[] | undefined) ?? []).map((s) => ({ durationMs: durationMs(s.duration), target: s.target }));
+}
+
+/** The value a ramp has reached at t ms: linear from `start` through each stage's target. */
+function ramp(start: number, stages: Stage[], t: number): number {
+  let from = start;
+  let at = 0;
+  for (const s of stages) {
+    if (t < at + s.durationMs) return from + ((s.target - from) * (t - at)) / s.durationMs;
+    at += s.durationMs;
+    from = s.target;
+  }
+  return from;
+}
+
+/** Iterations due by t ms under a ramping rate (per ms): the integral of the ramp. */
+function arrivals(start: number, stages: Stage[], t: number): number {
+  let from = start;
+  let at = 0;
+  let total = 0;
+  for (const s of stages) {
+    const span = Math.min(s.durationMs, Math.max(0, t - at));
+    total += span * (from + (from + ((s.target - from) * span) / s.durationMs)) / 2;
+    at += s.durationMs;
+    from = s.target;
+  }
+  return total;
+}
+
+/** How many VUs a scenario needs at most, so the pool can start them before setup(), as k6 does. */
+export function vusNeeded(sc: Options): number {
+  switch (sc.executor) {
+    case "ramping-vus":
+      return Math.max(Number(sc.startVUs ?? 1), ...stagesOf(sc).map((s) => s.target));
+    case "constant-arrival-rate":
+    case "ramping-arrival-rate":
+      return Number(sc.maxVUs ?? sc.preAllocatedVUs ?? 1);
+    default:
+      return Number(sc.vus ?? 1);
+  }
+}
+
+async function eachVu(ctx: ExecutorContext, more: () => number | null): Promise<void> {
+  await Promise.all(
+    ctx.vus.map(async (vu) => {
+      for (let i = more(); i !== null; i = more()) await ctx.run(vu, i);
+    }),
+  );
+}
+
+async function rampingVus(ctx: ExecutorContext, sc: Options, started: number): Promise<void> {
+  const stages = stagesOf(sc);
+  const end = stages.reduce((ms, s) => ms + s.durationMs, 0);
+  const start = Number(sc.startVUs ?? 1);
+  let next = 0;
+  await Promise.all(
+    ctx.vus.map(async (vu, index) => {
+      for (let t = Date.now() - started; t < end && !ctx.stopped(); t = Date.now() - started) {
+        // VU number index+1 is active while the ramp is above index.
+        if (ramp(start, stages, t) > index) await ctx.run(vu, next++);
+        else await wait(10);
+      }
+    }),
+  );
+}
+
+async function arrivalRate(ctx: ExecutorContext, startRate: number, stages: Stage[], timeUnitMs: number): Promise<void> {
+  const end = stages.reduce((ms, s) => ms + s.durationMs, 0);
+  const perMs = (rate: number) => rate / timeUnitMs;
+  const scaled = stages.map((s) => ({ durationMs: s.durationMs, target: perMs(s.target) }));
+  const total = arrivals(perMs(startRate), scaled, end);
+  const idle = [...ctx.vus];
+  const running: Promise<void>[] = [];
+  const started = Date.now();
+  // Iteration n starts once n arrivals are due: the first at t = 0, as in k6.
+  for (let n = 0; n < total && !ctx.stopped(); ) {
+    const t = Date.now() - started;
+    if (t >= end) break;
+    if (n > arrivals(perMs(startRate), scaled, t)) {
+      await wait(2);
+      continue;
+    }
+    const vu = idle.shift();
+    if (vu === undefined) ctx.dropped();
+    else running.push(ctx.run(vu, n).then(() => void idle.push(vu)));
+    n += 1;
+  }
+  await Promise.all(running);
+}
+
+/** Runs one scenario's executor to its end. */
+export async function runExecutor(ctx: ExecutorContext, sc: Options): Promise<void> {
+  const started = Date.now();
+  const elapsed = () => Date.now() - started;
+  switch (sc.executor ?? "shared-iterations") {
+    case "shared-iterations": {
+      const iterations = Number(sc.iterations ?? 1);
+      const max = durationMs(sc.maxDuration, 600_000);
+      let next = 0;
+      return eachVu(ctx, () => (ctx.stopped() || next >= iterations || elapsed() >= max ? null : next++));
+    }
+    case "constant-vus": {
+      const end = durationMs(sc.duration);
+      let next = 0;
+      return eachVu(ctx, () => (ctx.stopped() || elapsed() >= end ? null : next++));
+    }
+    case "ramping-vus":
+      return rampingVus(ctx, sc, started);
+    case "constant-arrival-rate":
+      return arrivalRate(ctx, Number(sc.rate), [{ durationMs: durationMs(sc.duration), target: Number(sc.rate) }], durationMs(sc.timeUnit, 1000));
+    case "ramping-arrival-rate":
+      return arrivalRate(ctx, Number(sc.startRate ?? 0), stagesOf(sc), durationMs(sc.timeUnit, 1000));
+    default:
+      throw new Error(`executor ${String(sc.executor)} is not provided by the k6 test doubles`);
+  }
+}
