@@ -83,7 +83,7 @@ test("a short READ COMMITTED run on the private embedded database passes every v
   assert.ok(result.pgbench.statements.some((s) => s.command.startsWith("SELECT try_reserve")));
   assert.ok(result.observability.statements.rows.some((s) => /try_reserve/.test(s.query) && s.calls > 0), "pg_stat_statements captured");
   assert.ok(result.observability.lockWaits.samples > 0, "lock waits sampled while pgbench ran");
-  assert.deepEqual(result.observability.tables.map((t) => t.table).sort(), ["orders", "ticket_holds", "ticket_tiers", "tickets"]);
+  assert.deepEqual(result.observability.tables.map((t) => t.table).sort(), ["inventory_buckets", "orders", "ticket_holds", "ticket_tiers", "tickets"]);
 });
 
 test("SERIALIZABLE on one hot tier reports its 40001 rate and retries, and the exit code follows the verdicts", async () => {
@@ -123,7 +123,7 @@ test("npm run db-stats reads pg_stat_statements, lock waits and table statistics
   assert.match(r.stdout, /lock waits \(pg_stat_activity\)/);
   const stats = JSON.parse(await readFile(json, "utf8")) as { lockWaits: { samples: number }; tables: { table: string }[] };
   assert.ok(stats.lockWaits.samples > 0);
-  assert.equal(stats.tables.length, 4);
+  assert.equal(stats.tables.length, 5);
   const bad = await runCli("db-stats", ["--seconds", "x"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--seconds must be a whole number/);
