@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   }
   findPgbench();
 
-  const db = await openLabDatabase(process.env.DATABASE_URL);
+  const db = await openLabDatabase(process.env.DATABASE_URL, { durable: options.compare });
   try {
     await requireFunctions(db.url, options.workload.buckets > 1 ? [...REQUIRED, "spread_tier_inventory"] : REQUIRED);
     if (options.fault !== null) {
