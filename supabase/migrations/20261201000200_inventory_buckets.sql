@@ -66,10 +66,9 @@ CREATE INDEX IF NOT EXISTS idx_inventory_buckets_open ON public.inventory_bucket
 -- buckets after p_after in bucket order (wrapping around); returns the bucket, or NULL when the tier has
 -- fewer free seats. Callers try their first choice with one guarded UPDATE of their own and come here
 -- only when it lacks the seats: at the end of a sale, or for a paid-after-expiry hold.
--- Lock order: one bucket at a time, several only in bucket order. A transaction whose first choice was
--- changed under it keeps that row locked (PostgreSQL keeps the lock of a re-checked UPDATE), so with mixed
--- quantities at the very end of a sale two buyers can still deadlock; PostgreSQL detects it within
--- deadlock_timeout and the victim's 40P01 is retried like a 40001.
+-- Sold out is answered from one unlocked read of the index of open buckets. Otherwise this slow path runs
+-- one transaction per tier at a time (a transaction-level advisory lock, which settles take too), entered
+-- holding no bucket lock: it may then wait for and lock any buckets, in any order, without a deadlock.
 CREATE OR REPLACE FUNCTION public.lt_take_seats(p_tier_id uuid, p_quantity integer, p_after integer, p_sell boolean)
 RETURNS integer
 LANGUAGE plpgsql SET search_path = public, extensions, pg_temp
@@ -85,6 +84,7 @@ DECLARE
   v_need integer;
   v_moved integer := 0;
   v_give integer;
+  v_locked boolean := false;
 BEGIN
   FOR v_round IN 1 .. 64 LOOP
     -- The first p_quantity open buckets after v_from, wrapping around. Each has a free seat, so either one
@@ -102,6 +102,11 @@ BEGIN
             ORDER BY wrapped, bucket_no LIMIT p_quantity) candidates;
     IF (SELECT coalesce(sum(f), 0) FROM unnest(v_free) f) < p_quantity THEN
       RETURN NULL;
+    END IF;
+    IF NOT v_locked THEN
+      PERFORM pg_advisory_xact_lock(7405224, hashtext(p_tier_id::text));  -- the tier's slow path (lt_settle_tier too)
+      v_locked := true;
+      CONTINUE;  -- read again, now that no other slow path moves these buckets
     END IF;
 
     v_bucket := (SELECT v_ids[i] FROM generate_subscripts(v_ids, 1) i WHERE v_free[i] >= p_quantity ORDER BY i LIMIT 1);
@@ -147,7 +152,7 @@ END
 $$;
 
 -- The counters' rule (see the top of this file) for one bucketed tier: sold and reserved become the sums of
--- its buckets and counters_settled true. Every bucket is rewritten first, in bucket order (a no-op UPDATE):
+-- its buckets and counters_settled true. Every bucket is locked first, in bucket order, and rewritten (a no-op UPDATE):
 -- that waits for the transactions still changing one, so the sums include them, and a SERIALIZABLE writer
 -- whose snapshot predates this settle then fails with 40001 rather than leaving its change unsettled.
 CREATE OR REPLACE FUNCTION public.lt_settle_tier(p_tier_id uuid)
@@ -155,6 +160,7 @@ RETURNS void
 LANGUAGE plpgsql SET search_path = public, extensions, pg_temp
 AS $$
 BEGIN
+  PERFORM pg_advisory_xact_lock(7405224, hashtext(p_tier_id::text));  -- the tier's slow path (lt_take_seats)
   PERFORM 1 FROM inventory_buckets WHERE tier_id = p_tier_id ORDER BY bucket_no FOR NO KEY UPDATE;
   UPDATE inventory_buckets SET total_quantity = total_quantity WHERE tier_id = p_tier_id;
   UPDATE ticket_tiers t
@@ -327,6 +333,13 @@ BEGIN
     UPDATE inventory_buckets SET reserved_quantity = reserved_quantity + p_quantity
      WHERE tier_id = p_tier_id AND bucket_no = v_bucket AND total_quantity - sold_quantity - reserved_quantity >= p_quantity;
     IF NOT FOUND THEN
+      -- A bucket changed under the UPDATE is re-checked under its row lock, and PostgreSQL keeps that lock
+      -- even when the re-check fails. Waiting for the slow path while holding it could deadlock: start over.
+      IF EXISTS (SELECT 1 FROM inventory_buckets WHERE tier_id = p_tier_id AND bucket_no = v_bucket
+                                                   AND xmax = pg_current_xact_id_if_assigned()::xid) THEN
+        RAISE EXCEPTION 'bucket % of tier % changed under this reservation; retry', v_bucket, p_tier_id
+          USING ERRCODE = 'serialization_failure';
+      END IF;
       v_bucket := lt_take_seats(p_tier_id, p_quantity, v_bucket, false);
     END IF;
     IF v_bucket IS NULL THEN
