@@ -150,8 +150,8 @@ export async function readRepairs(db: Queryable, options: { afterId?: number; ne
   const r = await db.query<Record<string, string | Date>>(
     // bucket_no through to_jsonb: a database without inventory buckets has no such column.
     `SELECT id, repaired_at, tier_id, event_id, total_quantity, sold_quantity, reserved_before, expired_quantity,
-            active_hold_quantity, reserved_after, application_name, to_jsonb(r) ->> 'bucket_no' AS bucket_no
-       FROM public.hold_cleanup_repairs r WHERE id > $1 ORDER BY id ${options.newest ? "DESC" : "ASC"} LIMIT $2`,
+            active_hold_quantity, reserved_after, application_name, to_jsonb(hold_cleanup_repairs) ->> 'bucket_no' AS bucket_no
+       FROM public.hold_cleanup_repairs WHERE id > $1 ORDER BY id ${options.newest ? "DESC" : "ASC"} LIMIT $2`,
     [options.afterId ?? 0, options.limit],
   );
   return r.rows.map((row) => ({
