@@ -359,7 +359,7 @@ BEGIN
       RETURN lt_error('HOLD_EXISTS', 'this session already holds tickets of this tier');
     END IF;
     IF v_settled THEN
-      UPDATE ticket_tiers SET counters_settled = false WHERE id = p_tier_id AND counters_settled;
+      UPDATE ticket_tiers SET counters_settled = false, updated_at = now() WHERE id = p_tier_id AND counters_settled;
     END IF;
   ELSE
     -- The hold goes in before the tier row is locked, so the hot lock is held for the UPDATE and the
@@ -549,7 +549,7 @@ BEGIN
            WHERE order_id = p_order_id AND status = 'active' AND bucket_no IS NOT NULL GROUP BY tier_id, bucket_no) held
    WHERE b.tier_id = held.tier_id AND b.bucket_no = held.bucket_no;
   FOR v_tier IN SELECT DISTINCT tier_id FROM ticket_holds WHERE order_id = p_order_id AND bucket_no IS NOT NULL ORDER BY 1 LOOP
-    UPDATE ticket_tiers SET counters_settled = false WHERE id = v_tier AND counters_settled;
+    UPDATE ticket_tiers SET counters_settled = false, updated_at = now() WHERE id = v_tier AND counters_settled;
   END LOOP;
 
   UPDATE ticket_holds SET status = 'converted', updated_at = now() WHERE order_id = p_order_id;
@@ -588,7 +588,7 @@ BEGIN
   ELSE
     UPDATE inventory_buckets SET reserved_quantity = reserved_quantity - v_hold.quantity
      WHERE tier_id = v_hold.tier_id AND bucket_no = v_hold.bucket_no;
-    UPDATE ticket_tiers SET counters_settled = false WHERE id = v_hold.tier_id AND counters_settled;
+    UPDATE ticket_tiers SET counters_settled = false, updated_at = now() WHERE id = v_hold.tier_id AND counters_settled;
   END IF;
   IF v_hold.order_id IS NOT NULL THEN
     UPDATE orders SET status = 'cancelled' WHERE id = v_hold.order_id AND status = 'pending';
@@ -666,7 +666,7 @@ BEGIN
                v_quantities[i], v_active, v_reserved
           FROM ticket_tiers t WHERE t.id = v_tiers[i];
       END IF;
-      UPDATE ticket_tiers SET counters_settled = false WHERE id = v_tiers[i] AND counters_settled;
+      UPDATE ticket_tiers SET counters_settled = false, updated_at = now() WHERE id = v_tiers[i] AND counters_settled;
     END IF;
   END LOOP;
   RETURN v_expired;
