@@ -7,26 +7,27 @@
 -- row fails with 40001 (measured: 91 % of attempts at 50 clients), however the function is written.
 --
 -- What changes, per tier and only when asked (ticket_tiers.bucket_count; 1 is the guide's single row):
--- - spread_tier_inventory(tier, n) moves the tier's free seats into n rows of public.inventory_buckets
---   (at least 10 free seats each, the largest reservation, so n is capped by the tier's size: a 10-seat
---   tier keeps its single row). Each bucket has the tier's counters and CHECKs. A reservation takes a
---   random bucket with one guarded UPDATE; a bucket without enough seats sends it, through the index of
---   open buckets, to the next ones in bucket order, waiting for their row locks like any writer (never
---   SKIP LOCKED, which would answer "sold out" while seats are only busy); when no single bucket has the
---   seats but a few together do, seats (bucket totals) move to one of them under locks taken in bucket
---   order. Sold out is one probe of an empty index range, whatever the number of buckets.
+-- - spread_tier_inventory(tier, n), run before the tier's sale opens, moves its free seats into n rows of
+--   public.inventory_buckets (at least 10 free seats each, the largest reservation, so n is capped by the
+--   tier's size: a 10-seat tier keeps its single row). Each bucket has the tier's counters and CHECKs.
+-- - A reservation takes a random bucket with one guarded UPDATE. A bucket without enough seats sends it
+--   to the slow path, one transaction per tier at a time: the next open buckets in bucket order, found
+--   through the index of open buckets and locked by waiting (never SKIP LOCKED, which would answer "sold
+--   out" while seats are only busy); when no single bucket has the seats but a few together do, seats
+--   (bucket totals) move to one of them. Sold out is one unlocked probe of an empty index range, whatever
+--   the number of buckets.
 -- - Bucket rows are padded to one per heap page (fillfactor 10): SERIALIZABLE's predicate locks then only
 --   collide when two transactions pick the same bucket, and every counter update is a HOT update.
 -- - ticket_holds.bucket_no says where a hold's seats are counted (NULL on single-row tiers).
 --
 -- The guide's counters on a bucketed tier, exact by this rule: total_quantity is exact at every commit
 -- (seats only move between buckets); sold_quantity and reserved_quantity are the buckets' sums as of the
--- tier's last settle, and counters_settled is true exactly while no bucket changed since (every writer of a
--- bucket clears it in its own transaction). settle_tier_counters() settles: the embedded target's cleanup
--- timer and, with pg_cron, the job 'liventix-settle-tier-counters' run it every tick; call it before reading
--- the counters at a moment that matters. The three CHECKs hold on the tier row throughout, and
--- tier_inventory(event) gives the live values at any time (load_test_invariants and load_test_capacity
--- read them, and check the rule).
+-- tier's last settle, and counters_settled is true exactly while no bucket changed since (every writer of
+-- a bucket clears it, and stamps updated_at, in its own transaction). settle_tier_counters() settles: the
+-- embedded target's cleanup timer and, with pg_cron, the job 'liventix-settle-tier-counters' run it every
+-- tick; call it before reading the counters at a moment that matters. The three CHECKs hold on the tier
+-- row throughout, and tier_inventory(event) gives the live values at any time (load_test_invariants and
+-- load_test_capacity read them, and check the rule). docs/inventory-buckets.md explains it all.
 --
 -- Costs: 8 KB of table per bucket (1,024 buckets: 8 MB per tier); a settle rewrites every bucket of the tier
 -- (a few ms per 1,024 buckets, during which its reservations wait); a tier changes design only while none of
