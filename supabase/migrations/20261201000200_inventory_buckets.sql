@@ -68,7 +68,7 @@ CREATE INDEX IF NOT EXISTS idx_inventory_buckets_open ON public.inventory_bucket
 -- fewer free seats. Callers try their first choice with one guarded UPDATE of their own and come here
 -- only when it lacks the seats: at the end of a sale, or for a paid-after-expiry hold.
 -- Sold out is answered from one unlocked read of the index of open buckets. Otherwise this slow path runs
--- one transaction per tier at a time (a transaction-level advisory lock, which settles take too), entered
+-- one transaction per tier at a time (a transaction-level advisory lock, which settles take too), waited for
 -- holding no bucket lock: it may then wait for and lock any buckets, in any order, without a deadlock.
 CREATE OR REPLACE FUNCTION public.lt_take_seats(p_tier_id uuid, p_quantity integer, p_after integer, p_sell boolean)
 RETURNS integer
@@ -105,7 +105,18 @@ BEGIN
       RETURN NULL;
     END IF;
     IF NOT v_locked THEN
-      PERFORM pg_advisory_xact_lock(7405224, hashtext(p_tier_id::text));  -- the tier's slow path (lt_settle_tier too)
+      -- A first choice changed under the caller's UPDATE was re-checked under its row lock, which
+      -- PostgreSQL keeps even when the re-check fails: holding it, take the slow path only if it is free,
+      -- and otherwise start over (40001) rather than wait into a deadlock.
+      IF EXISTS (SELECT 1 FROM inventory_buckets WHERE tier_id = p_tier_id AND bucket_no = p_after
+                                                   AND xmax = pg_current_xact_id_if_assigned()::xid) THEN
+        IF NOT pg_try_advisory_xact_lock(7405224, hashtext(p_tier_id::text)) THEN
+          RAISE EXCEPTION 'bucket % of tier % changed under this reservation; retry', p_after, p_tier_id
+            USING ERRCODE = 'serialization_failure';
+        END IF;
+      ELSE
+        PERFORM pg_advisory_xact_lock(7405224, hashtext(p_tier_id::text));  -- the tier's slow path (lt_settle_tier too)
+      END IF;
       v_locked := true;
       CONTINUE;  -- read again, now that no other slow path moves these buckets
     END IF;
@@ -334,13 +345,6 @@ BEGIN
     UPDATE inventory_buckets SET reserved_quantity = reserved_quantity + p_quantity
      WHERE tier_id = p_tier_id AND bucket_no = v_bucket AND total_quantity - sold_quantity - reserved_quantity >= p_quantity;
     IF NOT FOUND THEN
-      -- A bucket changed under the UPDATE is re-checked under its row lock, and PostgreSQL keeps that lock
-      -- even when the re-check fails. Waiting for the slow path while holding it could deadlock: start over.
-      IF EXISTS (SELECT 1 FROM inventory_buckets WHERE tier_id = p_tier_id AND bucket_no = v_bucket
-                                                   AND xmax = pg_current_xact_id_if_assigned()::xid) THEN
-        RAISE EXCEPTION 'bucket % of tier % changed under this reservation; retry', v_bucket, p_tier_id
-          USING ERRCODE = 'serialization_failure';
-      END IF;
       v_bucket := lt_take_seats(p_tier_id, p_quantity, v_bucket, false);
     END IF;
     IF v_bucket IS NULL THEN
