@@ -1,6 +1,7 @@
-// `npm run bench:target`: how fast the embedded target reserves on one hot tier, over HTTP (what a
-// k6 run will see) and inside PostgreSQL (pgbench: the reserve function against a bare UPDATE of the
-// same row, the hot-row ceiling). Not a test: it prints numbers and writes results/bench-target.json.
+// `npm run bench:target`: how fast the embedded target reserves on one tier, over HTTP (what a k6 run
+// will see) and inside PostgreSQL (pgbench: the reserve function against a bare UPDATE of one tier row,
+// the hot-row ceiling), for the guide's single-row design and for a tier spread over inventory buckets.
+// Not a test: it prints numbers and writes results/bench-target.json.
 import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -9,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { z } from "zod";
+import { quantile } from "../lab/pgbench-log.ts";
 import { parsePgbenchReport, type PgbenchReport } from "../lab/pgbench-report.ts";
 import { configFromEnv, tuning } from "../target/config.ts";
 import { startTarget, type Target } from "../target/index.ts";
@@ -16,6 +18,8 @@ import { startTarget, type Target } from "../target/index.ts";
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RATIO_GOAL = 0.7;
+/** Buckets of the bucketed tier: what `npm run race -- --compare` uses. */
+const BUCKETS = 1024;
 
 const Env = z.object({
   BENCH_DURATION_S: z.coerce.number().int().min(1).max(600).default(10),
@@ -32,11 +36,6 @@ function readEnv(): z.infer<typeof Env> {
   const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`);
   console.error(`bench:target: invalid settings\n${lines.join("\n")}\n  (BENCH_DURATION_S 1..600, BENCH_CLIENTS 1..500)`);
   process.exit(2);
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 interface HttpResult {
@@ -97,8 +96,8 @@ async function httpPhase(target: Target, eventId: string, tierId: string, client
     requests: latencies.length,
     reserved,
     perSecond: reserved / elapsed,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
+    p50Ms: quantile(latencies, 0.5) ?? NaN,
+    p99Ms: quantile(latencies, 0.99) ?? NaN,
     statuses,
   };
 }
@@ -155,42 +154,65 @@ async function main(): Promise<void> {
   // TARGET_ISOLATION and the other TARGET_* settings apply; ports and data folder are private to the bench.
   const target = await startTarget({ ...tuning(configFromEnv(process.env)), port: 0, fast: process.env.BENCH_FAST === "1" });
   try {
-    const setup = await fetch(`${target.url}/rest/v1/rpc/load_test_setup`, {
-      method: "POST",
-      headers: { "content-type": "application/json", apikey: target.serviceRoleKey },
-      body: JSON.stringify({ p_tier_count: 2, p_tickets_per_tier: 10_000_000, p_name: "bench:target" }),
-    });
-    if (!setup.ok) throw new Error(`load_test_setup answered ${setup.status}: ${await setup.text()}`);
-    const ev = (await setup.json()) as { event_id: string; tier_ids: [string, string] };
+    const setup = async (buckets: number) => {
+      const res = await fetch(`${target.url}/rest/v1/rpc/load_test_setup`, {
+        method: "POST",
+        headers: { "content-type": "application/json", apikey: target.serviceRoleKey },
+        body: JSON.stringify({ p_tier_count: 2, p_tickets_per_tier: 10_000_000, p_name: "bench:target", p_buckets_per_tier: buckets }),
+      });
+      if (!res.ok) throw new Error(`load_test_setup answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as { event_id: string; tier_ids: [string, string] };
+    };
+    const ev = await setup(1);
+    const bucketed = await setup(BUCKETS);
 
-    console.error("bench:target: HTTP enhanced-checkout ...");
+    console.error("bench:target: HTTP enhanced-checkout, single row, then buckets ...");
     const http = await httpPhase(target, ev.event_id, ev.tier_ids[0], env.BENCH_CLIENTS, env.BENCH_DURATION_S);
     const retries = target.retryStats();
-    // Ceiling and reserve alternate A-B-B-A in half-length runs, so that load from elsewhere on the
-    // machine drifting during the bench weighs on both sides alike.
+    const httpBuckets = await httpPhase(target, bucketed.event_id, bucketed.tier_ids[0], env.BENCH_CLIENTS, env.BENCH_DURATION_S);
+    const after = target.retryStats();
+    const retriesBuckets = { retries: after.retries - retries.retries, exhausted: after.exhausted - retries.exhausted };
+    // The three sides run A-B-C-C-B-A in half-length runs, so that load from elsewhere on the machine
+    // drifting during the bench weighs on every side alike.
     const half = Math.max(1, Math.round(env.BENCH_DURATION_S / 2));
-    const runs: Record<"ceiling" | "reserve", PgbenchReport[]> = { ceiling: [], reserve: [] };
-    for (const side of ["ceiling", "reserve", "reserve", "ceiling"] as const) {
-      console.error(`bench:target: pgbench ${side === "ceiling" ? "bare UPDATE (hot-row ceiling)" : "try_reserve"}, ${half} s ...`);
-      const script = side === "ceiling" ? "hot-row.sql" : "reserve.sql";
-      runs[side].push(await pgbench(env.PGBENCH, target.databaseUrl, script, ev.tier_ids[1], env.BENCH_CLIENTS, half));
+    const sides = {
+      ceiling: { label: "bare UPDATE (hot-row ceiling)", script: "hot-row.sql", tier: ev.tier_ids[1] },
+      reserve: { label: "try_reserve, single row", script: "reserve.sql", tier: ev.tier_ids[1] },
+      buckets: { label: `try_reserve, ${BUCKETS} buckets`, script: "reserve.sql", tier: bucketed.tier_ids[1] },
+    } as const;
+    const runs: Record<keyof typeof sides, PgbenchReport[]> = { ceiling: [], reserve: [], buckets: [] };
+    for (const side of ["ceiling", "reserve", "buckets", "buckets", "reserve", "ceiling"] as const) {
+      console.error(`bench:target: pgbench ${sides[side].label}, ${half} s ...`);
+      runs[side].push(await pgbench(env.PGBENCH, target.databaseUrl, sides[side].script, sides[side].tier, env.BENCH_CLIENTS, half));
     }
     const ceiling = combine(runs.ceiling);
     const reserve = combine(runs.reserve);
-    const ratio = reserve.tps !== null && ceiling.tps ? reserve.tps / ceiling.tps : null;
+    const buckets = combine(runs.buckets);
+    const toCeiling = (side: Side) => (side.tps !== null && ceiling.tps ? side.tps / ceiling.tps : null);
+    const ratio = toCeiling(reserve);
+    const bucketsRatio = toCeiling(buckets);
 
     // Other work on the machine skews every number here; the load average says how much.
     const machine = `${cpus().length} cores, 1-minute load average ${loadAtStart} at start, ${loadavg()[0]!.toFixed(1)} at end`;
+    const httpLines = (label: string, h: HttpResult, r: { retries: number; exhausted: number }) => [
+      `      ${label}: reservations/s ${fmt(h.perSecond, 1)}   p50 ${fmt(h.p50Ms, 2)} ms   p99 ${fmt(h.p99Ms, 2)} ms   ` +
+        `requests ${h.requests}   statuses ${JSON.stringify(h.statuses)}`,
+      `        server-side 40001/40P01 retries ${r.retries}, requests that exhausted them (503) ${r.exhausted}`,
+    ];
+    const sqlLine = (label: string, side: Side) =>
+      `      ${label.padEnd(32)} tps ${fmt(side.tps, 1)} (runs ${side.tpsPerRun.map((x) => fmt(x)).join(", ")})   ` +
+      `latency avg ${fmt(side.latencyAverageMs, 3)} ms   failed ${side.failed}`;
     const lines = [
       `machine: ${machine}`,
-      `HTTP  POST enhanced-checkout, ${env.BENCH_CLIENTS} clients, ${env.BENCH_DURATION_S} s, isolation ${target.isolation}`,
-      `      reservations/s ${fmt(http.perSecond, 1)}   p50 ${fmt(http.p50Ms, 2)} ms   p99 ${fmt(http.p99Ms, 2)} ms   ` +
-        `requests ${http.requests}   statuses ${JSON.stringify(http.statuses)}`,
-      `      server-side 40001/40P01 retries ${retries.retries}, requests that exhausted them (503) ${retries.exhausted}`,
-      `SQL   pgbench, ${env.BENCH_CLIENTS} clients, 2 x ${half} s each (A-B-B-A), one tier`,
-      `      bare UPDATE (ceiling)  tps ${fmt(ceiling.tps, 1)} (runs ${ceiling.tpsPerRun.map((x) => fmt(x)).join(", ")})   latency avg ${fmt(ceiling.latencyAverageMs, 3)} ms   failed ${ceiling.failed}`,
-      `      try_reserve            tps ${fmt(reserve.tps, 1)} (runs ${reserve.tpsPerRun.map((x) => fmt(x)).join(", ")})   latency avg ${fmt(reserve.latencyAverageMs, 3)} ms   failed ${reserve.failed}`,
-      `      ratio try_reserve / ceiling = ${fmt(ratio, 2)} (goal >= ${RATIO_GOAL}: ${ratio !== null && ratio >= RATIO_GOAL ? "met" : "NOT met"})`,
+      `HTTP  POST enhanced-checkout, ${env.BENCH_CLIENTS} clients, ${env.BENCH_DURATION_S} s each, isolation ${target.isolation}`,
+      ...httpLines("single row", http, retries),
+      ...httpLines(`${BUCKETS} buckets`, httpBuckets, retriesBuckets),
+      `SQL   pgbench, ${env.BENCH_CLIENTS} clients, 2 x ${half} s each (A-B-C-C-B-A), one tier each`,
+      sqlLine(sides.ceiling.label, ceiling),
+      sqlLine(sides.reserve.label, reserve),
+      sqlLine(sides.buckets.label, buckets),
+      `      ratio to the ceiling: single row ${fmt(ratio, 2)} (goal >= ${RATIO_GOAL}: ${ratio !== null && ratio >= RATIO_GOAL ? "met" : "NOT met"}), ` +
+        `${BUCKETS} buckets ${fmt(bucketsRatio, 2)} (buckets / single row ${fmt(reserve.tps && buckets.tps !== null ? buckets.tps / reserve.tps : null, 2)})`,
     ];
     console.log(lines.join("\n"));
     await mkdir("results", { recursive: true });
@@ -200,7 +222,8 @@ async function main(): Promise<void> {
       isolation: target.isolation,
       machine,
       http: { ...http, serverRetries: retries },
-      pgbench: { ceiling, reserve, ratio, goal: RATIO_GOAL },
+      httpBuckets: { ...httpBuckets, serverRetries: retriesBuckets, buckets: BUCKETS },
+      pgbench: { ceiling, reserve, ratio, goal: RATIO_GOAL, buckets: { ...buckets, count: BUCKETS, ratio: bucketsRatio } },
     };
     await writeFile("results/bench-target.json", `${JSON.stringify(summary, null, 2)}\n`);
     console.error("bench:target: wrote results/bench-target.json");

@@ -5,10 +5,16 @@ import pg from "pg";
 import { openDatabase, type Database } from "../target/database.ts";
 import { CliExit } from "../cli/exit.ts";
 
-export async function openLabDatabase(external: string | undefined): Promise<Database> {
+/**
+ * `durable` keeps fsync and synchronous_commit on in the private server, as in production: a tier row's
+ * lock is released only once its commit is flushed, which is what makes one row hot. Without it, commits
+ * cost microseconds and every design is only as fast as the machine's CPU.
+ */
+export async function openLabDatabase(external: string | undefined, options: { durable?: boolean } = {}): Promise<Database> {
   if (external) return openDatabase({ databaseUrl: external, migrate: false });
-  console.error("DATABASE_URL is not set: starting a private embedded PostgreSQL (removed when done) ...");
-  const db = await openDatabase({ port: 0, fast: true });
+  const kind = options.durable ? "durable commits, as in production" : "fsync off, for speed";
+  console.error(`DATABASE_URL is not set: starting a private embedded PostgreSQL (${kind}; removed when done) ...`);
+  const db = await openDatabase({ port: 0, fast: !options.durable });
   const onSignal = (signal: NodeJS.Signals) => {
     void db.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };

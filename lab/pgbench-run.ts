@@ -2,9 +2,13 @@
 // it is missing), streams its per-second progress to the terminal while it runs, and parses its report.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CliExit } from "../cli/exit.ts";
-import { toolConnection } from "./connection.ts";
+import { toolConnection, type ToolConnection } from "./connection.ts";
+import { parseLatencies, summarizeLatencies, type LatencySummary } from "./pgbench-log.ts";
 import { parsePgbenchReport, type PgbenchReport } from "./pgbench-report.ts";
 import type { Isolation, ScriptName } from "./race-options.ts";
 
@@ -48,11 +52,15 @@ export interface PgbenchRun {
   variables: Record<string, string>;
   /** Where progress lines go while pgbench runs (the terminal by default). */
   onProgress?: (line: string) => void;
+  /** Log every transaction (-l, in a temporary folder removed afterwards) for latency percentiles. */
+  latencyLog?: boolean;
 }
 
 export interface PgbenchResult {
   exitCode: number;
   report: PgbenchReport;
+  /** Percentiles from the per-transaction log; null without latencyLog. */
+  latency: LatencySummary | null;
   stdout: string;
   stderr: string;
 }
@@ -64,6 +72,15 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
     .filter(Boolean)
     .join(" ");
   const conn = toolConnection(run.databaseUrl, { PGOPTIONS: pgOptions });
+  const logDir = run.latencyLog ? await mkdtemp(path.join(tmpdir(), "liventix-pgbench-log-")) : null;
+  try {
+    return await pgbench(binary, run, conn, logDir);
+  } finally {
+    if (logDir) await rm(logDir, { recursive: true, force: true });
+  }
+}
+
+async function pgbench(binary: string, run: PgbenchRun, conn: ToolConnection, logDir: string | null): Promise<PgbenchResult> {
   const args = [
     "-n",
     "-f", `${PGBENCH_DIR}${run.script}.sql`,
@@ -74,6 +91,7 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
     "-r",
     `--max-tries=${run.maxTries}`,
     "--failures-detailed",
+    ...(logDir ? ["-l", `--log-prefix=${path.join(logDir, "tx")}`] : []),
     ...Object.entries(run.variables).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
     conn.url,
   ];
@@ -103,5 +121,12 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
     const reason = stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join("; ");
     throw new CliExit(`pgbench did not run (exit ${exitCode}): ${reason || "no output"}`);
   }
-  return { exitCode, report, stdout, stderr };
+  return { exitCode, report, latency: logDir ? await readLatencyLogs(logDir) : null, stdout, stderr };
+}
+
+/** pgbench writes one log file per thread (tx.<pid>, tx.<pid>.<thread>). */
+async function readLatencyLogs(dir: string): Promise<LatencySummary> {
+  const latencies: number[] = [];
+  for (const file of await readdir(dir)) latencies.push(...parseLatencies(await readFile(path.join(dir, file), "utf8")));
+  return summarizeLatencies(latencies);
 }

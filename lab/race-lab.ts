@@ -3,6 +3,7 @@
 import pg from "pg";
 import type { InvariantRow } from "../lib/invariants.ts";
 import { startLockSampler, type LockWaits } from "./lock-sampler.ts";
+import type { LatencySummary } from "./pgbench-log.ts";
 import { conflictRate, type PgbenchReport } from "./pgbench-report.ts";
 import { runPgbench } from "./pgbench-run.ts";
 import { effectiveThreads, type Workload } from "./race-options.ts";
@@ -17,6 +18,8 @@ export interface LabEvent {
   total_tickets: number;
   event_capacity: number | null;
   hold_seconds: number;
+  /** Buckets each tier got (1: the guide's single row); absent from databases that predate them. */
+  buckets_per_tier?: number;
 }
 
 export interface Observability {
@@ -30,6 +33,8 @@ export interface RaceLabResult {
   fault: string | null;
   event: LabEvent;
   pgbench: PgbenchReport;
+  /** Latency percentiles, when the run logged every transaction (latencyLog). */
+  latency: LatencySummary | null;
   pgbenchExitCode: number;
   conflictRate: number;
   sale: SaleTally;
@@ -44,6 +49,7 @@ export interface RaceLabInput {
   workload: Workload;
   fault?: string | null;
   onProgress?: (line: string) => void;
+  latencyLog?: boolean;
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -53,9 +59,12 @@ export async function runRaceLab(input: RaceLabInput): Promise<RaceLabResult> {
   const client = new pg.Client({ connectionString: input.databaseUrl, application_name: "liventix-race-lab" });
   await client.connect();
   try {
+    // Buckets only when asked for, so a database whose load_test_setup predates them still runs the rest.
     const setup = await client.query<{ e: LabEvent }>(
-      "SELECT load_test_setup($1, $2, $3, 5000, $4, 'race lab') AS e",
-      [workload.tiers, workload.tickets, workload.holdSeconds, workload.capacity],
+      workload.buckets > 1
+        ? "SELECT load_test_setup($1, $2, $3, 5000, $4, 'race lab', $5) AS e"
+        : "SELECT load_test_setup($1, $2, $3, 5000, $4, 'race lab') AS e",
+      [workload.tiers, workload.tickets, workload.holdSeconds, workload.capacity, ...(workload.buckets > 1 ? [workload.buckets] : [])],
     );
     const event = setup.rows[0]!.e;
     const resetNote = await resetStatStatements(client);
@@ -77,6 +86,7 @@ export async function runRaceLab(input: RaceLabInput): Promise<RaceLabResult> {
         sessions: String(workload.sessions),
       },
       onProgress: input.onProgress,
+      latencyLog: input.latencyLog,
     }).catch(async (err: unknown) => {
       await sampler.stop();
       throw err;
@@ -94,6 +104,7 @@ export async function runRaceLab(input: RaceLabInput): Promise<RaceLabResult> {
       fault: input.fault ?? null,
       event,
       pgbench: run.report,
+      latency: run.latency,
       pgbenchExitCode: run.exitCode,
       conflictRate: conflictRate(run.report),
       sale,

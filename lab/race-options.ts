@@ -23,10 +23,14 @@ export interface Workload {
   holdSeconds: number;
   /** Size of the shared session pool; 0 gives every transaction its own session. */
   sessions: number;
+  /** Inventory buckets asked for per tier (load_test_setup sizes them down to 10 seats each); 1: the guide's single row. */
+  buckets: number;
 }
 
 export interface RaceOptions {
   workload: Workload;
+  /** Run the guide's single-row design and the bucketed one (workload.buckets) side by side. */
+  compare: boolean;
   fault: string | null;
   scratchConfirmed: boolean;
   jsonFile: string | null;
@@ -35,8 +39,8 @@ export interface RaceOptions {
 
 export const RACE_USAGE = `usage: npm run race -- [--clients 50] [--threads 10] [--duration 30] [--script reserve|serializable|mix]
                        [--isolation read_committed|repeatable_read|serializable] [--tickets 10] [--tiers 1]
-                       [--capacity N] [--hold-seconds 600] [--sessions 0] [--max-tries 5]
-                       [--fault NAME [--i-know-this-is-scratch]] [--json FILE]
+                       [--capacity N] [--hold-seconds 600] [--sessions 0] [--max-tries 5] [--buckets 1]
+                       [--compare] [--fault NAME [--i-know-this-is-scratch]] [--json FILE]
 Runs against DATABASE_URL, or a private embedded PostgreSQL when it is unset. See docs/race-lab.md.`;
 
 export const DEFAULT_WORKLOAD: Workload = {
@@ -51,7 +55,11 @@ export const DEFAULT_WORKLOAD: Workload = {
   capacity: null,
   holdSeconds: 600,
   sessions: 0,
+  buckets: 1,
 };
+
+/** What --compare spreads each tier over unless --buckets says otherwise: under 5 % 40001 at 50 clients. */
+export const COMPARE_BUCKETS = 1024;
 
 const FLAGS = {
   clients: { type: "string" },
@@ -65,6 +73,8 @@ const FLAGS = {
   "hold-seconds": { type: "string" },
   sessions: { type: "string" },
   "max-tries": { type: "string" },
+  buckets: { type: "string" },
+  compare: { type: "boolean" },
   fault: { type: "string" },
   "i-know-this-is-scratch": { type: "boolean" },
   json: { type: "string" },
@@ -96,6 +106,15 @@ export function parseRaceOptions(argv: string[], base: Workload = DEFAULT_WORKLO
     throw new UsageError("--i-know-this-is-scratch only goes with --fault NAME");
   }
   if (v.json !== undefined && v.json.trim() === "") throw new UsageError("--json needs a file name, e.g. --json race.json");
+  const compare = v.compare ?? false;
+  if (compare && v.fault !== undefined) {
+    throw new UsageError("--compare runs the reference designs; plant a fault with --fault NAME alone");
+  }
+  const buckets = intFlag("buckets", v.buckets, compare ? COMPARE_BUCKETS : base.buckets, 1, 4096);
+  if (compare && buckets === 1) throw new UsageError("--compare needs --buckets 2 or more: 1 is the guide's single-row design itself");
+  if (buckets > 1 && capacity !== null) {
+    throw new UsageError("--buckets needs no --capacity: an event cap serialises every reservation on the event row, which buckets cannot spread");
+  }
   return {
     workload: {
       script,
@@ -109,7 +128,9 @@ export function parseRaceOptions(argv: string[], base: Workload = DEFAULT_WORKLO
       capacity,
       holdSeconds: intFlag("hold-seconds", v["hold-seconds"], base.holdSeconds, 1, 86_400),
       sessions: intFlag("sessions", v.sessions, base.sessions, 0, 1_000_000_000),
+      buckets,
     },
+    compare,
     fault: v.fault ?? null,
     scratchConfirmed: v["i-know-this-is-scratch"] ?? false,
     jsonFile: v.json ?? null,

@@ -6,6 +6,7 @@ import type pg from "pg";
 import { apiRoleItems } from "./api-roles.ts";
 import { CLEANUP_JOB_NAME, describeRepair, describeStuckTier, MISSED_INTERVALS } from "../target/hold-expiry-sql.ts";
 import { ago, describeOverdue, readHoldExpiry, type HoldExpiryState } from "./hold-expiry.ts";
+import { settleItem } from "./settle-readiness.ts";
 
 export type ReadinessStatus = "pass" | "fail" | "warn";
 
@@ -110,6 +111,7 @@ export async function auditReadiness(client: pg.Client, options: ReadinessOption
   const runs = cleanupRunsItem(expiry);
   if (runs) items.push(runs);
   items.push(...holdExpiryItems(expiry));
+  items.push(await settleItem(client, expiry.intervalSeconds));
   items.push(await retryItem(client));
   items.push(idempotencyItem(idx));
   items.push(await statStatementsItem(client));

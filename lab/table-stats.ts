@@ -1,8 +1,8 @@
-// pg_stat_user_tables for the four tables a sale writes to, before and after a scenario: the difference
+// pg_stat_user_tables for the tables a sale writes to, before and after a scenario: the difference
 // shows how much churn (updates, HOT updates, dead rows) the flash sale caused.
 import type pg from "pg";
 
-export const WATCHED_TABLES = ["ticket_holds", "ticket_tiers", "orders", "tickets"] as const;
+export const WATCHED_TABLES = ["ticket_holds", "ticket_tiers", "inventory_buckets", "orders", "tickets"] as const;
 
 export interface TableStat {
   table: string;

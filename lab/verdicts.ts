@@ -27,7 +27,8 @@ export interface Verdict {
   detail: string;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+/** A rate as the lab prints it: "12.34 %". */
+export const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
 export function labVerdicts(report: PgbenchReport, sale: SaleTally): Verdict[] {
   const rate = conflictRate(report);

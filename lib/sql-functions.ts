@@ -2,7 +2,7 @@
 // use them (supabase/migrations/20261201000000_api_privileges.sql sets it; docs/contract.md explains
 // it). Pure module: the readiness audit and the privilege tests read it.
 
-/** Functions service_role may execute: the load-test tools called over /rest/v1/rpc and the three behind the Edge Function routes. */
+/** Functions service_role may execute: the load-test tools called over /rest/v1/rpc (and the live counters of bucketed tiers) and the three behind the Edge Function routes. */
 export const SERVICE_ROLE_FUNCTIONS = [
   "load_test_setup",
   "load_test_invariants",
@@ -11,6 +11,8 @@ export const SERVICE_ROLE_FUNCTIONS = [
   "enhanced_checkout",
   "open_checkout_session",
   "complete_payment",
+  "settle_tier_counters",
+  "tier_inventory",
 ] as const;
 
 /** Functions only their owner executes: the SECURITY DEFINER functions above call them as the owner. */
@@ -25,6 +27,9 @@ export const OWNER_ONLY_FUNCTIONS = [
   "lt_try_uuid",
   "new_qr_code",
   "lt_delete_tier_children",
+  "spread_tier_inventory",
+  "lt_take_seats",
+  "lt_settle_tier",
 ] as const;
 
 /** Every function of the suite: anon and authenticated may execute none of them. */
@@ -40,4 +45,5 @@ export const SQL_TABLES = [
   "idempotency_keys",
   "payment_events",
   "hold_cleanup_repairs",
+  "inventory_buckets",
 ] as const;

@@ -4,6 +4,8 @@
 --   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f sql/level1-functional-checks.sql
 -- Each check prints PASS/FAIL with what it saw (NOTICEs; the SQL editor shows the result table instead).
 -- Any failure raises an exception at the end, so psql exits non-zero (3) and the editor shows the list.
+-- The last checks repeat the purchase on a tier spread over inventory buckets (needs the migration
+-- 20261201000200_inventory_buckets.sql).
 BEGIN;
 
 CREATE TEMP TABLE level1_results (n serial, check_name text, passed boolean, saw text) ON COMMIT DROP;
@@ -32,6 +34,11 @@ DECLARE
   v_status text;
   v_count integer;
   v_failed text;
+  v_bevent uuid;
+  v_btier uuid;
+  v_bholds uuid[];
+  v_live record;
+  v_buckets text;
 BEGIN
   -- A private event: one tier of 2 tickets at 50.00.
   v_setup := load_test_setup(1, 2, 600, 5000, NULL, 'level 1 functional checks');
@@ -120,6 +127,59 @@ BEGIN
   r := enhanced_checkout(jsonb_build_object('event_id', v_event, 'tier_id', v_tier, 'quantity', 2, 'session_id', 'level1-e'), 'level1-key');
   PERFORM pg_temp.level1_check('idempotency key reused', r ->> 'error' = 'IDEMPOTENCY_KEY_REUSED',
     format('same key, other body -> %s', coalesce(r ->> 'error', 'ok')));
+
+  -- buckets: a tier of 30 seats spread over 3 buckets of 10 (supabase/migrations/20261201000200_inventory_buckets.sql).
+  v_setup := load_test_setup(1, 30, 600, 5000, NULL, 'level 1 functional checks', 3);
+  v_bevent := (v_setup ->> 'event_id')::uuid;
+  v_btier := (v_setup -> 'tier_ids' ->> 0)::uuid;
+  -- Three holds of 9: none fits a bucket another took, so each lands in its own, whichever it tries first.
+  SELECT array_agg((try_reserve(v_btier, 9, 'level1-b' || n) ->> 'hold_id')::uuid ORDER BY n) INTO v_bholds FROM generate_series(1, 3) n;
+  SELECT string_agg(reserved_quantity::text, ',' ORDER BY bucket_no) INTO v_buckets FROM inventory_buckets WHERE tier_id = v_btier;
+  SELECT * INTO v_tier_row FROM ticket_tiers WHERE id = v_btier;
+  SELECT * INTO v_live FROM tier_inventory(v_bevent);
+  PERFORM pg_temp.level1_check('buckets: reserve', cardinality(array_remove(v_bholds, NULL)) = 3 AND v_buckets = '9,9,9'
+                                                   AND v_live.reserved_quantity = 27 AND NOT v_tier_row.counters_settled,
+    format('3 holds of 9 -> buckets reserved %s; live reserved %s; tier row reserved %s (settled %s)', v_buckets,
+           v_live.reserved_quantity, v_tier_row.reserved_quantity, v_tier_row.counters_settled));
+
+  -- buckets, the tail: no bucket has 3 seats but the three together do, so seats move to one of them.
+  r := try_reserve(v_btier, 3, 'level1-b4');
+  r2 := try_reserve(v_btier, 1, 'level1-b5');
+  SELECT string_agg(format('%s/%s', reserved_quantity, total_quantity), ',' ORDER BY bucket_no) INTO v_buckets
+    FROM inventory_buckets WHERE tier_id = v_btier;
+  PERFORM pg_temp.level1_check('buckets: fragmented tail, then sold out', (r ->> 'ok')::boolean AND r2 ->> 'error' = 'INSUFFICIENT_INVENTORY'
+                                                   AND NOT EXISTS (SELECT 1 FROM inventory_buckets WHERE tier_id = v_btier AND is_open)
+                                                   AND (SELECT sum(total_quantity) FROM inventory_buckets WHERE tier_id = v_btier) = 30,
+    format('3 seats from 1+1+1 -> %s; one more -> %s; buckets reserved/total %s', coalesce(r ->> 'error', 'ok'),
+           r2 ->> 'error', v_buckets));
+
+  -- buckets: release, payment, expiry and a payment after expiry all move the bucket the hold names.
+  r := release_hold((r ->> 'hold_id')::uuid, 'level1-b4');
+  v_order := (checkout_holds(ARRAY[v_bholds[1]], 'level1-b1') ->> 'order_id')::uuid;
+  r2 := complete_payment(v_order, 'evt_level1_b1');
+  v_order := (checkout_holds(ARRAY[v_bholds[2]], 'level1-b2') ->> 'order_id')::uuid;
+  UPDATE ticket_holds SET expires_at = now() - interval '1 second' WHERE id IN (v_bholds[2], v_bholds[3]);
+  v_count := cleanup_expired_holds();
+  r := complete_payment(v_order, 'evt_level1_b2');
+  SELECT * INTO v_live FROM tier_inventory(v_bevent);
+  PERFORM pg_temp.level1_check('buckets: release, payment, expiry, paid after expiry',
+                               (r2 ->> 'ok')::boolean AND (r ->> 'ok')::boolean AND v_count >= 2
+                               AND v_live.sold_quantity = 18 AND v_live.reserved_quantity = 0,
+    format('payment -> %s; expired %s; paid after expiry -> %s; live sold %s, reserved %s', r2 ->> 'status', v_count,
+           coalesce(r ->> 'status', r ->> 'error'), v_live.sold_quantity, v_live.reserved_quantity));
+
+  -- buckets, the counters' rule: after settle_tier_counters the guide's own checks read the tier row.
+  r := settle_tier_counters(v_bevent);
+  SELECT * INTO v_tier_row FROM ticket_tiers WHERE id = v_btier;
+  SELECT count(*) INTO v_count FROM tickets WHERE tier_id = v_btier;
+  PERFORM pg_temp.level1_check('buckets: settled counters', v_tier_row.counters_settled AND v_tier_row.sold_quantity = v_count
+                                                   AND v_tier_row.reserved_quantity = (SELECT coalesce(sum(quantity), 0) FROM ticket_holds
+                                                                                       WHERE tier_id = v_btier AND status = 'active'),
+    format('settle -> %s; tier row sold %s (tickets %s), reserved %s', r, v_tier_row.sold_quantity, v_count, v_tier_row.reserved_quantity));
+
+  SELECT string_agg(check_name || ' (' || observed || ')', ', ') INTO v_failed
+    FROM load_test_invariants(v_bevent) WHERE NOT passed;
+  PERFORM pg_temp.level1_check('buckets: invariants', v_failed IS NULL, coalesce('failing: ' || v_failed, 'every load_test_invariants row passed'));
 
   -- invariants: the database agrees with itself after all of the above.
   SELECT string_agg(check_name || ' (' || observed || ')', ', ') INTO v_failed

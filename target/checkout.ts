@@ -6,7 +6,7 @@ import type { Db } from "./db.ts";
 import { invalidRequest } from "./http-errors.ts";
 import { CHECKOUT_BODY_HINT, HoldCheckout, IDEMPOTENCY_KEY, ReserveCheckout } from "./schemas.ts";
 import { requestHash, validate } from "./body.ts";
-import { replyFromOutcome, type Outcome, type Reply } from "./reply.ts";
+import { replyFromOutcome, withRetries, type Outcome, type Reply } from "./reply.ts";
 
 /**
  * The key as stored: scoped to the caller's role and, for a signed-in user, their `sub`, so that one
@@ -33,11 +33,11 @@ function validateCheckout(body: unknown) {
 export async function enhancedCheckout(db: Db, publicUrl: string, body: unknown, keyHeader: string | null, caller: Caller): Promise<Reply> {
   const request = validateCheckout(body);
   const key = scopedIdempotencyKey(keyHeader, caller);
-  const [row] = await db.transaction<{ outcome: Outcome }>(
+  const { rows, retries } = await db.retried<{ outcome: Outcome }>(
     "SELECT public.enhanced_checkout($1::jsonb, $2::text, $3::text) AS outcome",
     [JSON.stringify(request), key, key === null ? null : requestHash(request)],
   );
-  const outcome = row!.outcome;
+  const outcome = rows[0]!.outcome;
   const reply = replyFromOutcome(outcome, (o) => ({
     order_id: o.order_id,
     hold_id: o.hold_id,
@@ -47,7 +47,7 @@ export async function enhancedCheckout(db: Db, publicUrl: string, body: unknown,
   }));
   // A stored outcome answered again, success or refusal alike, says so.
   if (outcome.replay) reply.headers = { ...reply.headers, "X-Idempotent-Replay": "true" };
-  return reply;
+  return withRetries(reply, retries);
 }
 
 /** POST /functions/v1/checkout-session/<order_id>: what the hosted payment page checks first. */
@@ -55,11 +55,12 @@ export async function openCheckoutSession(db: Db, orderId: string): Promise<Repl
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(orderId)) {
     throw invalidRequest([{ field: "order_id", problem: "the path must end in the order's uuid (the session_url from enhanced-checkout)" }]);
   }
-  const [row] = await db.transaction<{ outcome: Outcome }>("SELECT public.open_checkout_session($1::uuid) AS outcome", [orderId]);
-  return replyFromOutcome(row!.outcome, (o) => ({
+  const { rows, retries } = await db.retried<{ outcome: Outcome }>("SELECT public.open_checkout_session($1::uuid) AS outcome", [orderId]);
+  const reply = replyFromOutcome(rows[0]!.outcome, (o) => ({
     order_id: o.order_id,
     status: o.status,
     amount_cents: o.amount_cents,
     expires_at: o.expires_at,
   }));
+  return withRetries(reply, retries);
 }

@@ -36,6 +36,9 @@ const REPAIRS_PER_TICK = 100;
 const STUCK_TIERS_LISTED = 6;
 // Stored Idempotency-Key outcomes are only needed while clients may still retry; past the TTL a key is free
 // again and a request reusing it runs afresh.
+// Bucketed tiers' counters, settled from their buckets on every tick (pg_cron's job 'liventix-settle-tier-counters'
+// does it where the database schedules the cleanup itself).
+const SETTLE_TIER_COUNTERS = "SELECT public.settle_tier_counters()";
 const EXPIRE_IDEMPOTENCY_KEYS = "SELECT public.cleanup_idempotency_keys(make_interval(secs => $1::int))";
 // No client waits on the timer, and the requests' 2 s would never clear a backlog: expiring 200,000 holds
 // took 6 s on the development machine (durable). A frozen database holds this connection this long at most.
@@ -57,6 +60,8 @@ async function runOrReadCleanup(
   if (mode === "timer") {
     try {
       await client.query("SELECT public.cleanup_expired_holds()");
+      // Its own transaction: a settle waits for reservations in flight, and must not hold the expired holds meanwhile.
+      await client.query(SETTLE_TIER_COUNTERS);
       await client.query(EXPIRE_IDEMPOTENCY_KEYS, [idempotencyTtlSeconds]);
       return null;
     } catch (err) {

@@ -31,12 +31,20 @@ export interface DbOptions {
   lockTimeoutMs: number;
 }
 
+/** A statement's rows and the 40001/40P01 retries it took to get them. */
+export interface Retried<T> {
+  rows: T[];
+  retries: number;
+}
+
 export interface Db {
   /**
    * Runs one statement in its own transaction (with retries); rows, or a thrown HttpError. `bounds`
    * replaces the statement and round-trip timeouts for background work that no client waits on.
    */
   transaction<T extends pg.QueryResultRow>(sql: string, params?: unknown[], bounds?: Bounds): Promise<T[]>;
+  /** `transaction`, also saying how many retries it took (what a client is told in X-Serialization-Retries). */
+  retried<T extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<Retried<T>>;
   /** A bare round trip, for /health; throws HttpError 503 when the database is unreachable. */
   ping(): Promise<void>;
   /** Retries spent and exhausted since start: what the SERIALIZABLE report needs. */
@@ -117,24 +125,29 @@ export function createDb(options: DbOptions): Db {
     }
   }
 
+  async function withRetries<T extends pg.QueryResultRow>(sql: string, params: unknown[], bounds: Bounds): Promise<Retried<T>> {
+    const started = Date.now();
+    for (let n = 0; ; n++) {
+      try {
+        return { rows: await attempt<T>(sql, params, bounds), retries: n };
+      } catch (err) {
+        if (!isRetryableConflict(err)) throw fromDatabaseError(err);
+        // Retries stop at the count and at the round-trip bound, so that conflicts cannot stretch a request either.
+        if (n >= options.maxRetries || Date.now() - started >= bounds.queryTimeoutMs) {
+          exhausted++;
+          throw serializationFailure((err as { code: string }).code, n);
+        }
+        retries++;
+        await new Promise((resolve) => setTimeout(resolve, backoffMs(n)));
+      }
+    }
+  }
+
   return {
     async transaction<T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], bounds = requestBounds): Promise<T[]> {
-      const started = Date.now();
-      for (let n = 0; ; n++) {
-        try {
-          return await attempt<T>(sql, params, bounds);
-        } catch (err) {
-          if (!isRetryableConflict(err)) throw fromDatabaseError(err);
-          // Retries stop at the count and at the round-trip bound, so that conflicts cannot stretch a request either.
-          if (n >= options.maxRetries || Date.now() - started >= bounds.queryTimeoutMs) {
-            exhausted++;
-            throw serializationFailure((err as { code: string }).code);
-          }
-          retries++;
-          await new Promise((resolve) => setTimeout(resolve, backoffMs(n)));
-        }
-      }
+      return (await withRetries<T>(sql, params, bounds)).rows;
     },
+    retried: <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => withRetries<T>(sql, params, requestBounds),
     async ping(): Promise<void> {
       try {
         await pool.query("SELECT 1");

@@ -85,6 +85,8 @@ export interface Repair {
   expiredQuantity: number;
   activeHoldQuantity: number;
   reservedAfter: number;
+  /** The repaired bucket of a bucketed tier (the numbers are then the bucket's); absent or null: the tier row. */
+  bucketNo?: number | null;
   /** The application_name of the session that ran the cleanup (pg_cron's is "pg_cron"). */
   repairedBy: string;
 }
@@ -146,8 +148,9 @@ export async function repairsTableExists(db: Queryable): Promise<boolean> {
 /** Repairs with an id above `afterId`, oldest first; or, with `newest`, the latest ones, newest first. */
 export async function readRepairs(db: Queryable, options: { afterId?: number; newest?: boolean; limit: number }): Promise<Repair[]> {
   const r = await db.query<Record<string, string | Date>>(
+    // bucket_no through to_jsonb: a database without inventory buckets has no such column.
     `SELECT id, repaired_at, tier_id, event_id, total_quantity, sold_quantity, reserved_before, expired_quantity,
-            active_hold_quantity, reserved_after, application_name
+            active_hold_quantity, reserved_after, application_name, to_jsonb(hold_cleanup_repairs) ->> 'bucket_no' AS bucket_no
        FROM public.hold_cleanup_repairs WHERE id > $1 ORDER BY id ${options.newest ? "DESC" : "ASC"} LIMIT $2`,
     [options.afterId ?? 0, options.limit],
   );
@@ -163,6 +166,7 @@ export async function readRepairs(db: Queryable, options: { afterId?: number; ne
     activeHoldQuantity: Number(row.active_hold_quantity),
     reservedAfter: Number(row.reserved_after),
     repairedBy: String(row.application_name),
+    bucketNo: row.bucket_no === null || row.bucket_no === undefined ? null : Number(row.bucket_no),
   }));
 }
 
@@ -185,7 +189,7 @@ export async function stuckTiers(db: Queryable, graceSeconds: number, limit: num
 /** "tier <id> (event <id>): reserved 0 but 3 seats expiring, 0 seats still held -> reserved 0" */
 export function describeRepair(r: Repair): string {
   return (
-    `tier ${r.tierId} (event ${r.eventId}, total ${r.total}, sold ${r.sold}): reserved ${r.reservedBefore} but ` +
+    `tier ${r.tierId}${r.bucketNo == null ? "" : ` bucket ${r.bucketNo}`} (event ${r.eventId}, total ${r.total}, sold ${r.sold}): reserved ${r.reservedBefore} but ` +
     `${r.expiredQuantity} seats expiring, ${r.activeHoldQuantity} seats still held -> reserved ${r.reservedAfter}` +
     ` (by ${r.repairedBy || "a session without application_name"})`
   );

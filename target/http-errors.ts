@@ -1,7 +1,7 @@
 // One place that turns every failure into the contract's error body and status: business codes from
 // the SQL, PostgreSQL errors (retryable, unavailable, bad client input) and the API's own checks.
 // Nothing internal (stack, SQL text, connection details) ever reaches a response.
-import { API_ERRORS, SQLSTATE_TO_ERROR, isApiErrorCode, type ApiErrorBody, type ApiErrorCode } from "../lib/errors.ts";
+import { API_ERRORS, RETRIES_HEADER, SQLSTATE_TO_ERROR, isApiErrorCode, type ApiErrorBody, type ApiErrorCode } from "../lib/errors.ts";
 
 /** The contract's codes plus the last-resort 500, which no client input should ever cause. */
 export type ErrorCode = ApiErrorCode;
@@ -16,7 +16,7 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    readonly extra: { fields?: FieldProblem[]; sqlstate?: string; retryAfterSeconds?: number; allow?: string } = {},
+    readonly extra: { fields?: FieldProblem[]; sqlstate?: string; retryAfterSeconds?: number; allow?: string; retries?: number } = {},
   ) {
     super(message);
   }
@@ -34,6 +34,7 @@ export class HttpError extends Error {
     const h: Record<string, string> = {};
     if (this.extra.retryAfterSeconds !== undefined) h["Retry-After"] = String(this.extra.retryAfterSeconds);
     if (this.extra.allow) h["Allow"] = this.extra.allow;
+    if (this.extra.retries !== undefined) h[RETRIES_HEADER] = String(this.extra.retries);
     return h;
   }
 }
@@ -102,11 +103,12 @@ export function serviceUnavailable(sqlstate?: string): HttpError {
   );
 }
 
-export function serializationFailure(sqlstate: string): HttpError {
+/** `retries`: how many the server spent before giving up (sent as X-Serialization-Retries). */
+export function serializationFailure(sqlstate: string, retries?: number): HttpError {
   return apiError(
     "SERIALIZATION_FAILURE",
     "the transaction kept conflicting with concurrent ones after the server's retries; retry with the same Idempotency-Key",
-    { sqlstate, retryAfterSeconds: 1 },
+    { sqlstate, retryAfterSeconds: 1, ...(retries === undefined ? {} : { retries }) },
   );
 }
 

@@ -5,7 +5,14 @@ import type pg from "pg";
 import type { Db } from "./db.ts";
 import { apiError, invalidRequest, type FieldProblem } from "./http-errors.ts";
 
-export const RPC_FUNCTIONS = ["load_test_setup", "load_test_invariants", "load_test_capacity", "cleanup_expired_holds"] as const;
+export const RPC_FUNCTIONS = [
+  "load_test_setup",
+  "load_test_invariants",
+  "load_test_capacity",
+  "cleanup_expired_holds",
+  "settle_tier_counters",
+  "tier_inventory",
+] as const;
 
 interface Arg {
   name: string;

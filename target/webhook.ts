@@ -5,7 +5,7 @@ import { WEBHOOK_SIGNATURE_HEADER } from "../lib/local-target.ts";
 import { parseJson, validate } from "./body.ts";
 import type { Db } from "./db.ts";
 import { apiError } from "./http-errors.ts";
-import { replyFromOutcome, type Outcome, type Reply } from "./reply.ts";
+import { replyFromOutcome, withRetries, type Outcome, type Reply } from "./reply.ts";
 import { CompletedSession, PAID_EVENT_TYPE, WebhookEnvelope } from "./schemas.ts";
 
 export function signPayload(secret: string, raw: Uint8Array | string): string {
@@ -32,14 +32,15 @@ export async function paymentWebhook(db: Db, secret: string, raw: Uint8Array, si
   const envelope = validate(WebhookEnvelope, body);
   if (envelope.type !== PAID_EVENT_TYPE) return { status: 200, body: { ignored: true, type: envelope.type } };
   const { data } = validate(CompletedSession, body);
-  const [row] = await db.transaction<{ outcome: Outcome }>(
+  const { rows, retries } = await db.retried<{ outcome: Outcome }>(
     "SELECT public.complete_payment($1::uuid, $2::text) AS outcome",
     [data.order_id, envelope.id],
   );
-  return replyFromOutcome(row!.outcome, (o) => ({
+  const reply = replyFromOutcome(rows[0]!.outcome, (o) => ({
     order_id: o.order_id,
     status: o.status,
     tickets_issued: o.tickets_issued,
     replay: o.replay,
   }));
+  return withRetries(reply, retries);
 }

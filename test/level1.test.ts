@@ -30,7 +30,9 @@ test("every Level 1 check passes on the correct schema, and the transaction roll
   const url = await server.scratch("level1_ok");
   const r = psql(url);
   assert.equal(r.status, 0, r.stderr);
-  for (const check of ["reserve", "sold out", "release", "expiry", "checkout", "payment", "payment twice, one sale", "idempotency key"]) {
+  const checks = ["reserve", "sold out", "release", "expiry", "checkout", "payment", "payment twice, one sale", "idempotency key"];
+  const buckets = ["reserve", "fragmented tail, then sold out", "release, payment, expiry, paid after expiry", "settled counters", "invariants"];
+  for (const check of [...checks, ...buckets.map((b) => `buckets: ${b}`)]) {
     assert.match(r.stderr, new RegExp(`NOTICE:  PASS ${check}:`), check);
   }
   assert.doesNotMatch(r.stderr, /FAIL/);

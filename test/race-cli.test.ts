@@ -8,6 +8,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { parseRaceOptions, effectiveThreads } from "../lab/race-options.ts";
 import { UsageError } from "../lab/cli-kit.ts";
+import type { CompareResult } from "../lab/race-compare.ts";
 import type { RaceLabResult } from "../lab/race-lab.ts";
 import { runCli, startLabServer, type LabServer } from "./support/race-lab.ts";
 
@@ -42,6 +43,10 @@ test("bad flags name the flag and the fix", () => {
     [["--script", "serializable", "--isolation", "read_committed"], /--script serializable always runs SERIALIZABLE/],
     [["--bogus"], /Unknown option '--bogus'/],
     [["--i-know-this-is-scratch"], /only goes with --fault/],
+    [["--buckets", "5000"], /--buckets must be from 1 to 4096, got 5000/],
+    [["--compare", "--buckets", "1"], /--compare needs --buckets 2 or more/],
+    [["--buckets", "8", "--capacity", "10"], /--buckets needs no --capacity: an event cap serialises/],
+    [["--compare", "--fault", "lost_update"], /--compare runs the reference designs/],
   ];
   for (const [argv, message] of cases) assert.throws(() => parseRaceOptions(argv), (e: unknown) => e instanceof UsageError && message.test(e.message));
 });
@@ -83,7 +88,7 @@ test("a short READ COMMITTED run on the private embedded database passes every v
   assert.ok(result.pgbench.statements.some((s) => s.command.startsWith("SELECT try_reserve")));
   assert.ok(result.observability.statements.rows.some((s) => /try_reserve/.test(s.query) && s.calls > 0), "pg_stat_statements captured");
   assert.ok(result.observability.lockWaits.samples > 0, "lock waits sampled while pgbench ran");
-  assert.deepEqual(result.observability.tables.map((t) => t.table).sort(), ["orders", "ticket_holds", "ticket_tiers", "tickets"]);
+  assert.deepEqual(result.observability.tables.map((t) => t.table).sort(), ["inventory_buckets", "orders", "ticket_holds", "ticket_tiers", "tickets"]);
 });
 
 test("SERIALIZABLE on one hot tier reports its 40001 rate and retries, and the exit code follows the verdicts", async () => {
@@ -101,6 +106,28 @@ test("SERIALIZABLE on one hot tier reports its 40001 rate and retries, and the e
   assert.equal(rate.passed, result.conflictRate < 0.05);
   assert.equal(r.code, result.passed ? 0 : 1);
   for (const v of result.verdicts.filter((x) => x.source === "invariant")) assert.ok(v.passed, `${v.name}: ${v.observed}`);
+});
+
+test("--compare runs the single row and buckets on the same workload and prints one table; exit 0 when both are safe", async () => {
+  const json = path.join(dir, "compare.json");
+  const url = await server.scratch("race_cli_compare");
+  const r = await runCli("race", ["--compare", "--tickets", "200", "--buckets", "8", "--duration", "2", "--clients", "10", "--json", json], {
+    DATABASE_URL: url,
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /guide: single row\s+buckets \(8 per tier\)/);
+  for (const row of ["tps", "latency p50 / p99 ms", "40001/40P01 rate before retries", "failed after retries", "seats sold / available", "invariants"]) {
+    assert.match(r.stdout, new RegExp(`^${row.replace(/[()/]/g, "\\$&")}\\s{2,}\\S`, "m"), row);
+  }
+  assert.match(r.stdout, /buckets \/ single row tps: \d+\.\d\dx \(goal under READ COMMITTED: >= 2x, (met|NOT met)\)/);
+  const result = JSON.parse(await readFile(json, "utf8")) as CompareResult;
+  assert.deepEqual([result.singleRow.event.buckets_per_tier, result.buckets.event.buckets_per_tier], [1, 8]);
+  for (const run of [result.singleRow, result.buckets]) {
+    assert.equal(run.workload.clients, 10);
+    assert.ok(run.sale.seatsTaken <= 200 && run.pgbench.processed > 0);
+    assert.ok(run.latency !== null && run.latency.p50Ms !== null && run.latency.p99Ms! >= run.latency.p50Ms, "percentiles from the transaction log");
+    for (const v of run.verdicts.filter((x) => x.source === "invariant")) assert.ok(v.passed, `${v.name}: ${v.observed}`);
+  }
 });
 
 test("the mix script runs reserve, checkout, payment and cleanup without a false alarm", async () => {
@@ -123,7 +150,7 @@ test("npm run db-stats reads pg_stat_statements, lock waits and table statistics
   assert.match(r.stdout, /lock waits \(pg_stat_activity\)/);
   const stats = JSON.parse(await readFile(json, "utf8")) as { lockWaits: { samples: number }; tables: { table: string }[] };
   assert.ok(stats.lockWaits.samples > 0);
-  assert.equal(stats.tables.length, 4);
+  assert.equal(stats.tables.length, 5);
   const bad = await runCli("db-stats", ["--seconds", "x"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--seconds must be a whole number/);

@@ -1,6 +1,6 @@
 // The readiness audit: all ✅ on a freshly migrated database, ❌ with the fixing SQL and exit 1 when an
 // index is dropped, holds are stuck past expiry, the cleanup repaired a tier or predates the hold-expiry
-// fix; and the printed fix really fixes it. (The pg_cron job's runs: test/hold-expiry-cron.test.ts.)
+// fix, or a bucketed tier stays unsettled; and the printed fix really fixes it. (The pg_cron job's runs: test/hold-expiry-cron.test.ts.)
 import assert from "node:assert/strict";
 import { readFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -99,6 +99,21 @@ test("a database still on the cleanup from before the fix: the hold-expiry migra
     ],
   ]);
   await sql(url, await holdExpiryMigrationSql());
+  assert.equal((await audit(url)).code, 0);
+});
+
+test("a bucketed tier nobody settles is ❌ once it trails its buckets for three intervals; the printed fix settles it", async () => {
+  const url = await server.scratch("ready_settle");
+  await withPg(url, async (c) => {
+    const ev = (await c.query<{ s: { tier_ids: string[] } }>("SELECT load_test_setup(1, 100, 600, 5000, NULL, 'settle', 4) AS s")).rows[0]!.s;
+    assert.equal((await c.query<{ r: { ok: boolean } }>("SELECT try_reserve($1, 2, 'unsettled') AS r", [ev.tier_ids[0]])).rows[0]!.r.ok, true);
+    assert.equal((await audit(url)).code, 0, "unsettled for a moment: the next tick settles it");
+    await c.query("UPDATE ticket_tiers SET updated_at = now() - interval '4 minutes' WHERE id = $1", [ev.tier_ids[0]]);
+  });
+  const stale = await audit(url);
+  assert.deepEqual(stale.failing.map((i) => i.name), ["bucketed tiers' counters settled (settle_tier_counters)"]);
+  assert.match(stale.failing[0]!.observed, /^1 of 1 bucketed tiers unsettled for more than 3 min \(the oldest (4 min|24\d s)\)/);
+  await sql(url, stale.failing[0]!.fix.replace(/SELECT cron\.schedule.*$/, ""));
   assert.equal((await audit(url)).code, 0);
 });
 

@@ -1,8 +1,10 @@
 // The target's promises under contention, over real HTTP against real PostgreSQL: no oversell at READ
-// COMMITTED or SERIALIZABLE, one hold per Idempotency-Key, expiry gives seats back, and a payment is
-// applied exactly once however often the provider redelivers it.
+// COMMITTED or SERIALIZABLE (on the guide's single row and on inventory buckets), one hold per
+// Idempotency-Key, expiry gives seats back, and a payment is applied exactly once however often the
+// provider redelivers it.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { RETRIES_HEADER } from "../lib/errors.ts";
 import { INVARIANT_NAMES, type InvariantRow } from "../lib/invariants.ts";
 import pg from "pg";
 import { startTestTarget, waitFor, withPg, type LoadTestEvent, type TestTarget } from "./support/target.ts";
@@ -45,8 +47,8 @@ function reserve(t: TestTarget, ev: LoadTestEvent, session: string, headers: Rec
   );
 }
 
-async function flashSale(t: TestTarget, label: string) {
-  const ev = await t.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 10, p_name: label });
+async function flashSale(t: TestTarget, label: string, setup: Record<string, unknown> = { p_tickets_per_tier: 10 }) {
+  const ev = await t.rpc<LoadTestEvent & { buckets_per_tier: number }>("load_test_setup", { ...setup, p_name: label });
   const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => reserve(t, ev, `${label}-${i}`)));
   const statuses = new Map<number, number>();
   const errors = new Map<string, number>();
@@ -55,10 +57,11 @@ async function flashSale(t: TestTarget, label: string) {
     const body = (await res.json()) as { error?: string };
     if (body.error) errors.set(body.error, (errors.get(body.error) ?? 0) + 1);
   }
-  return { ev, statuses, errors };
+  const retries = responses.map((res) => res.headers.get(RETRIES_HEADER));
+  return { ev, statuses, errors, retries };
 }
 
-describe("flash sale: 200 buyers, 10 tickets", () => {
+describe("flash sale: 200 buyers", () => {
   test("READ COMMITTED: exactly 10 × 200 and 190 × 409, invariants hold", async () => {
     const { ev, statuses, errors } = await flashSale(rc, "rc");
     assert.equal(statuses.get(200), 10);
@@ -80,6 +83,22 @@ describe("flash sale: 200 buyers, 10 tickets", () => {
     assert.equal((statuses.get(409) ?? 0) + (statuses.get(503) ?? 0), 190);
     assert.equal(statuses.get(503) ?? 0, 0, "no request outlived the 8 server-side retries");
     assert.deepEqual(await tier(serializable, ev.tier_ids[0]!), { sold: 0, reserved: 10 });
+    await assertInvariants(serializable, ev.event_id);
+  });
+
+  test("SERIALIZABLE on 100 seats in 10 buckets: exactly 100 × 200 and 100 × 409, no 503, each answer says its retries", async (t) => {
+    const before = serializable.retryStats();
+    const { ev, statuses, errors, retries } = await flashSale(serializable, "ser-buckets", { p_tickets_per_tier: 100, p_buckets_per_tier: 10 });
+    const after = serializable.retryStats();
+    t.diagnostic(`statuses ${JSON.stringify(Object.fromEntries(statuses))}; server-side retries ${after.retries - before.retries}`);
+    assert.equal(ev.buckets_per_tier, 10);
+    assert.deepEqual(Object.fromEntries(statuses), { 200: 100, 409: 100 });
+    assert.deepEqual([...errors.keys()], ["INSUFFICIENT_INVENTORY"]);
+    assert.ok(retries.every((r) => r !== null && /^\d+$/.test(r)), `every answer carries ${RETRIES_HEADER}`);
+    assert.equal(retries.reduce((sum, r) => sum + Number(r), 0), after.retries - before.retries, "the headers add up to the server's retries");
+    const held = await withPg(serializable.databaseUrl, (c) =>
+      c.query<{ reserved: number }>("SELECT reserved_quantity AS reserved FROM tier_inventory($1)", [ev.event_id]));
+    assert.deepEqual(held.rows, [{ reserved: 100 }]);
     await assertInvariants(serializable, ev.event_id);
   });
 });
@@ -207,6 +226,7 @@ describe("conflicts and saturation", () => {
         if (maxRetries === 0) {
           assert.equal(res.status, 503);
           assert.equal(res.headers.get("retry-after"), "1");
+          assert.equal(res.headers.get(RETRIES_HEADER), "0", "no retry was allowed");
           assert.deepEqual(
             { ...((await res.json()) as object), message: "" },
             { error: "SERIALIZATION_FAILURE", sqlstate: "40001", message: "" },
@@ -215,6 +235,7 @@ describe("conflicts and saturation", () => {
         } else {
           assert.equal(res.status, 200);
           assert.deepEqual(t.retryStats(), { retries: 1, exhausted: 0 });
+          assert.equal(res.headers.get(RETRIES_HEADER), "1", "the client is told of the retry it did not see");
         }
         await assertInvariants(t, ev.event_id);
       } finally {
