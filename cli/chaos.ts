@@ -2,8 +2,8 @@
 // DATABASE_URL: it kills, freezes and restarts the server it runs on), loads the target with buyers,
 // injects each fault, and prints what it did and what it checked; exit 0 only when every check passed.
 import { writeFile } from "node:fs/promises";
-import { parseFlags, runMain } from "../lab/cli-kit.ts";
-import { formatChaosReport, runChaos } from "../lab/chaos.ts";
+import { parseFlags, runMain } from "./cli-kit.ts";
+import { formatChaosReport, runChaos } from "../race-lab/chaos.ts";
 
 const USAGE = `usage: npm run chaos -- [--json FILE]
 Starts a private, durable PostgreSQL and the embedded target, runs buyers against it, and meanwhile kills a busy

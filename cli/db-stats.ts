@@ -4,13 +4,13 @@
 // `--reset` clears pg_stat_statements before a scenario.
 import { writeFile } from "node:fs/promises";
 import pg from "pg";
-import { intFlag, parseFlags, runMain } from "../lab/cli-kit.ts";
-import { formatHoldExpiry, readHoldExpiry } from "../lab/hold-expiry.ts";
-import { openLabDatabase } from "../lab/lab-database.ts";
-import { startLockSampler } from "../lab/lock-sampler.ts";
-import { formatLockWaits, formatStatements, formatTableStats } from "../lab/race-report.ts";
-import { readStatStatements, resetStatStatements } from "../lab/stat-statements.ts";
-import { readTableStats } from "../lab/table-stats.ts";
+import { intFlag, parseFlags, runMain } from "./cli-kit.ts";
+import { formatHoldExpiry, readHoldExpiry } from "../race-lab/hold-expiry.ts";
+import { openLabDatabase } from "../race-lab/lab-database.ts";
+import { startLockSampler } from "../race-lab/lock-sampler.ts";
+import { formatLockWaits, formatStatements, formatTableStats } from "../race-lab/race-report.ts";
+import { readStatStatements, resetStatStatements } from "../race-lab/stat-statements.ts";
+import { readTableStats } from "../race-lab/table-stats.ts";
 
 const USAGE = `usage: npm run db-stats -- [--seconds 5] [--reset] [--json FILE]
   --seconds N  sample lock waits for N seconds (0..3600) before reading the statistics

@@ -1,5 +1,5 @@
 // `npm run faults:k6`: proves, with a real k6, that the suite catches every planted fault HTTP can reach.
-// For each fault of faults/catalog.ts with a k6 exposure: a fresh embedded target, the fault planted,
+// For each fault of race-lab/faults/catalog.ts with a k6 exposure: a fresh embedded target, the fault planted,
 // then `k6 run --vus N --duration D` of the plain bundle with the catalog's variables, driven again
 // (at most 4 runs) until a run decides: it caught the fault, or it reached it and so gave it its chance;
 // that run must exit 99 with the fault's check or metric among the crossed thresholds. Prints one line per fault; exits 1 when any escapes, 69 without k6.
@@ -7,8 +7,8 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { applyFault, FAULTS, reachedValue, type Fault, type K6Exposure } from "../faults/catalog.ts";
-import { startTarget, type Target } from "../target/index.ts";
+import { applyFault, FAULTS, reachedValue, type Fault, type K6Exposure } from "../race-lab/faults/catalog.ts";
+import { startTarget, type Target } from "../backend/index.ts";
 import { CliExit, runCli } from "./exit.ts";
 import { requireK6 } from "./k6-common.ts";
 import { bundlePath, ensureBuilt } from "./k6-dist.ts";

@@ -1,16 +1,16 @@
 // `npm run race`: Level 2 of the suite. Runs pgbench against an isolated contention event (on
 // DATABASE_URL or a private embedded PostgreSQL) and prints the guide's verdict table; exit 0 only when
 // every verdict passes. With --fault it first plants a known bug, to prove the lab catches it; with
-// --compare it runs the guide's single-row design and the bucketed one side by side (lab/race-compare.ts).
+// --compare it runs the guide's single-row design and the bucketed one side by side (race-lab/race-compare.ts).
 import { writeFile } from "node:fs/promises";
-import { FAULT_NAMES, applyFault, findFault } from "../faults/catalog.ts";
-import { runMain, UsageError } from "../lab/cli-kit.ts";
-import { openLabDatabase, requireFunctions } from "../lab/lab-database.ts";
-import { findPgbench } from "../lab/pgbench-run.ts";
-import { runRaceCompare } from "../lab/race-compare.ts";
-import { runRaceLab } from "../lab/race-lab.ts";
-import { parseRaceOptions, RACE_USAGE } from "../lab/race-options.ts";
-import { formatCompareReport, formatRaceReport } from "../lab/race-report.ts";
+import { FAULT_NAMES, applyFault, findFault } from "../race-lab/faults/catalog.ts";
+import { runMain, UsageError } from "./cli-kit.ts";
+import { openLabDatabase, requireFunctions } from "../race-lab/lab-database.ts";
+import { findPgbench } from "../race-lab/pgbench-run.ts";
+import { runRaceCompare } from "../race-lab/race-compare.ts";
+import { runRaceLab } from "../race-lab/race-lab.ts";
+import { parseRaceOptions, RACE_USAGE } from "../race-lab/race-options.ts";
+import { formatCompareReport, formatRaceReport } from "../race-lab/race-report.ts";
 
 const REQUIRED = ["load_test_setup", "load_test_invariants", "load_test_capacity", "try_reserve", "checkout_holds", "complete_payment"];
 
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
     await requireFunctions(db.url, options.workload.buckets > 1 ? [...REQUIRED, "spread_tier_inventory"] : REQUIRED);
     if (options.fault !== null) {
       await applyFault(db.url, options.fault);
-      console.error(`planted fault "${options.fault}" (see faults/${findFault(options.fault)!.file})`);
+      console.error(`planted fault "${options.fault}" (see race-lab/faults/${findFault(options.fault)!.file})`);
     }
     const result = options.compare
       ? await runRaceCompare({ databaseUrl: db.url, workload: options.workload })

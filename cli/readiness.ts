@@ -3,10 +3,10 @@
 // required is missing.
 import { writeFile } from "node:fs/promises";
 import pg from "pg";
-import { parseFlags, runMain } from "../lab/cli-kit.ts";
-import { openLabDatabase } from "../lab/lab-database.ts";
-import { auditReadiness, readinessPassed, type ReadinessItem } from "../lab/readiness.ts";
-import { renderTable } from "../lab/table.ts";
+import { parseFlags, runMain } from "./cli-kit.ts";
+import { openLabDatabase } from "../race-lab/lab-database.ts";
+import { auditReadiness, readinessPassed, type ReadinessItem } from "../race-lab/readiness.ts";
+import { renderTable } from "../race-lab/table.ts";
 
 const USAGE = `usage: npm run readiness -- [--cleanup-by-app] [--json FILE]
   --cleanup-by-app  cleanup_expired_holds() runs outside the database (a worker, the embedded target's timer):

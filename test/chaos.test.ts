@@ -7,8 +7,8 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { ANSWER_BOUND_MS, RECOVERY_BOUND_MS, type ChaosReport } from "../lab/chaos.ts";
-import { FAULTS } from "../lab/chaos-faults.ts";
+import { ANSWER_BOUND_MS, RECOVERY_BOUND_MS, type ChaosReport } from "../race-lab/chaos.ts";
+import { FAULTS } from "../race-lab/chaos-faults.ts";
 import { INVARIANT_NAMES } from "../lib/invariants.ts";
 import { runCli } from "./support/race-lab.ts";
 

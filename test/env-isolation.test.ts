@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
-import { applyFault } from "../faults/catalog.ts";
-import { openDatabase, type Database } from "../target/database.ts";
-import { migrate } from "../target/migrate.ts";
+import { applyFault } from "../race-lab/faults/catalog.ts";
+import { openDatabase, type Database } from "../backend/database.ts";
+import { migrate } from "../backend/migrate.ts";
 import { startLabServer } from "./support/race-lab.ts";
 import { startTestTarget, waitFor, withPg } from "./support/target.ts";
 

@@ -1,4 +1,4 @@
-// Proves the race lab finds real race conditions: every planted fault in faults/ makes `npm run race
+// Proves the race lab finds real race conditions: every planted fault in race-lab/faults/ makes `npm run race
 // --fault NAME` exit non-zero with the check the catalog names, and the correct implementation passes
 // 10 short runs out of 10 under the same workloads (no false alarm).
 import assert from "node:assert/strict";
@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
-import { FAULTS, FAULTS_DIR, applyFault, faultFiles } from "../faults/catalog.ts";
+import { FAULTS, FAULTS_DIR, applyFault, faultFiles } from "../race-lab/faults/catalog.ts";
 import { INVARIANT_NAMES } from "../lib/invariants.ts";
-import { runRaceLab, type RaceLabResult } from "../lab/race-lab.ts";
-import { LAB_CHECKS } from "../lab/verdicts.ts";
+import { runRaceLab, type RaceLabResult } from "../race-lab/race-lab.ts";
+import { LAB_CHECKS } from "../race-lab/verdicts.ts";
 import { runCli, startLabServer, type LabServer } from "./support/race-lab.ts";
 
 let server: LabServer;

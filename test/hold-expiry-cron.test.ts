@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import type pg from "pg";
-import type { ReadinessItem } from "../lab/readiness.ts";
-import { migrate, readMigrations } from "../target/migrate.ts";
+import type { ReadinessItem } from "../race-lab/readiness.ts";
+import { migrate, readMigrations } from "../backend/migrate.ts";
 import {
   cleanupTicks,
   holdStatuses,

@@ -3,10 +3,10 @@
 // Pure functions over the shapes the database returns; the real runs are in hold-expiry(-cron).test.ts.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { HoldExpiryState } from "../lab/hold-expiry.ts";
-import { cleanupRunsItem } from "../lab/readiness.ts";
-import { createCleanupReporter } from "../target/cleanup-report.ts";
-import { cleanupJobProblem, cronIntervalSeconds, type CronJob, type CronRun, type Repair } from "../target/hold-expiry-sql.ts";
+import type { HoldExpiryState } from "../race-lab/hold-expiry.ts";
+import { cleanupRunsItem } from "../race-lab/readiness.ts";
+import { createCleanupReporter } from "../backend/cleanup-report.ts";
+import { cleanupJobProblem, cronIntervalSeconds, type CronJob, type CronRun, type Repair } from "../backend/hold-expiry-sql.ts";
 
 const JOB: CronJob = { jobid: 7, jobname: "liventix-cleanup-expired-holds", schedule: "* * * * *", active: true };
 

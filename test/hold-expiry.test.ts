@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { test } from "node:test";
 import type { InvariantRow } from "../lib/invariants.ts";
-import { openDatabase } from "../target/database.ts";
-import { migrate, readMigrations } from "../target/migrate.ts";
+import { openDatabase } from "../backend/database.ts";
+import { migrate, readMigrations } from "../backend/migrate.ts";
 import {
   cleanupBeforeFix,
   cleanupTicks,

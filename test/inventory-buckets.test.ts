@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import type { InvariantRow } from "../lib/invariants.ts";
-import { openDatabase, type Database } from "../target/database.ts";
+import { openDatabase, type Database } from "../backend/database.ts";
 
 let db: Database;
 let pool: pg.Pool;

@@ -1,7 +1,7 @@
 // Runs the real dist bundles through the k6 test doubles, in real time, against the embedded target:
 // every bundle end to end with its own executor, shortened with LOAD_SCALE as under k6 (lifecycle,
 // custom metrics, checks, summary files, the guide's latency and rate thresholds met, exit code 0, no
-// false alarm even with every buyer feature on); then each fault of faults/catalog.ts that HTTP can
+// false alarm even with every buyer feature on); then each fault of race-lab/faults/catalog.ts that HTTP can
 // reach, planted in a fresh target, under the workload its catalog entry names, driven again until a
 // run decides (caught it, or reached it): that run must exit 99 and name the fault's check or metric.
 import { test, before, after } from "node:test";
@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startTestTarget, type TestTarget } from "./support/target.ts";
 import { runK6, count, type K6RunOptions, type K6RunResult } from "./support/k6-runner.ts";
-import { applyFault, FAULTS, reachedValue, type K6Exposure } from "../faults/catalog.ts";
+import { applyFault, FAULTS, reachedValue, type K6Exposure } from "../race-lab/faults/catalog.ts";
 
 // Expired holds must come back within a run's teardown (abandonment, expiry_keeps_inventory).
 const CLEANUP_MS = 250;

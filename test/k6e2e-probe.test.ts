@@ -12,7 +12,7 @@ import { mkdtemp, rm, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openDatabase, freePort, type Database } from "../target/database.ts";
+import { openDatabase, freePort, type Database } from "../backend/database.ts";
 import { runK6, count, type K6RunOptions } from "./support/k6-runner.ts";
 
 const PROBE = fileURLToPath(new URL("./k6-doubles/fixtures/probe.js", import.meta.url));

@@ -9,7 +9,7 @@ import pg from "pg";
 import { EXIT_K6_MISSING, parseK6Version, XK6_BUILD_LINE } from "../cli/k6-binary.ts";
 import { dashboardEnv } from "../cli/k6-dashboard.ts";
 import { EXIT_GUARD, guardRefusal } from "../cli/k6-guard.ts";
-import { startTarget, type Target } from "../target/index.ts";
+import { startTarget, type Target } from "../backend/index.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const NO_K6_PATH = path.dirname(process.execPath);

@@ -1,4 +1,4 @@
-// Level 1 as users run it: `psql -v ON_ERROR_STOP=1 -f sql/level1-functional-checks.sql` exits 0 with
+// Level 1 as users run it: `psql -v ON_ERROR_STOP=1 -f race-lab/level1-functional-checks.sql` exits 0 with
 // every check PASS on the correct schema, leaves nothing behind, and exits non-zero naming the failing
 // check once a fault is planted.
 import assert from "node:assert/strict";
@@ -6,11 +6,11 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import pg from "pg";
-import { applyFault } from "../faults/catalog.ts";
-import { toolConnection } from "../lab/connection.ts";
+import { applyFault } from "../race-lab/faults/catalog.ts";
+import { toolConnection } from "../race-lab/connection.ts";
 import { startLabServer, type LabServer } from "./support/race-lab.ts";
 
-const SCRIPT = fileURLToPath(new URL("../sql/level1-functional-checks.sql", import.meta.url));
+const SCRIPT = fileURLToPath(new URL("../race-lab/level1-functional-checks.sql", import.meta.url));
 const PSQL = process.env.PSQL ?? "/usr/bin/psql";
 
 function psql(databaseUrl: string) {

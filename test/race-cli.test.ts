@@ -6,10 +6,10 @@ import { readFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { parseRaceOptions, effectiveThreads } from "../lab/race-options.ts";
-import { UsageError } from "../lab/cli-kit.ts";
-import type { CompareResult } from "../lab/race-compare.ts";
-import type { RaceLabResult } from "../lab/race-lab.ts";
+import { parseRaceOptions, effectiveThreads } from "../race-lab/race-options.ts";
+import { UsageError } from "../cli/cli-kit.ts";
+import type { CompareResult } from "../race-lab/race-compare.ts";
+import type { RaceLabResult } from "../race-lab/race-lab.ts";
 import { runCli, startLabServer, type LabServer } from "./support/race-lab.ts";
 
 let server: LabServer;

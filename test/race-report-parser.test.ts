@@ -2,7 +2,7 @@
 // output: the two sample reports recorded in the team's pgbench notes, plus stderr aborts and progress.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { conflictRate, parsePgbenchReport, parseProgress } from "../lab/pgbench-report.ts";
+import { conflictRate, parsePgbenchReport, parseProgress } from "../race-lab/pgbench-report.ts";
 
 const READ_COMMITTED = `transaction type: reserve.sql
 number of clients: 50

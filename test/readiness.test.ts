@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
-import type { ReadinessItem } from "../lab/readiness.ts";
+import type { ReadinessItem } from "../race-lab/readiness.ts";
 import { cleanupBeforeFix, holdExpiryMigrationSql, plantDriftedEvent } from "./support/hold-expiry.ts";
 import { runCli, startLabServer, type LabServer } from "./support/race-lab.ts";
 import { withPg } from "./support/target.ts";

@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import type pg from "pg";
 import { INVARIANT_NAMES } from "../lib/invariants.ts";
 import { SERVICE_ROLE_FUNCTIONS, SQL_FUNCTIONS, SQL_TABLES } from "../lib/sql-functions.ts";
-import type { ReadinessItem } from "../lab/readiness.ts";
+import type { ReadinessItem } from "../race-lab/readiness.ts";
 import { runCli } from "./support/race-lab.ts";
 import { startSupabaseCluster, supabaseDbPush, type SupabaseCluster } from "./support/supabase-project.ts";
 import { withPg } from "./support/target.ts";

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { INVARIANT_NAMES, type InvariantRow } from "../lib/invariants.ts";
 import { LOCAL_JWT_SECRET, WEBHOOK_SIGNATURE_HEADER } from "../lib/local-target.ts";
-import { signKey } from "../target/auth.ts";
-import { signPayload } from "../target/webhook.ts";
+import { signKey } from "../backend/auth.ts";
+import { signPayload } from "../backend/webhook.ts";
 import { databaseFingerprint, startTestTarget, supabaseClient, type LoadTestEvent, type TestTarget } from "./support/target.ts";
 
 let t: TestTarget;

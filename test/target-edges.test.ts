@@ -5,8 +5,8 @@ import net from "node:net";
 import { after, before, test } from "node:test";
 import { INVARIANT_NAMES, type InvariantRow } from "../lib/invariants.ts";
 import { LOCAL_JWT_SECRET } from "../lib/local-target.ts";
-import { signKey } from "../target/auth.ts";
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../target/body.ts";
+import { signKey } from "../backend/auth.ts";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../backend/body.ts";
 import { startTestTarget, waitFor, withPg, type LoadTestEvent, type TestTarget } from "./support/target.ts";
 
 const CHECKOUT = "/functions/v1/enhanced-checkout";

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { INVARIANT_NAMES } from "../lib/invariants.ts";
-import { openDatabase } from "../target/database.ts";
-import { migrate, readMigrations } from "../target/migrate.ts";
+import { openDatabase } from "../backend/database.ts";
+import { migrate, readMigrations } from "../backend/migrate.ts";
 import { startPg15 } from "./support/pg15.ts";
 import { withPg } from "./support/target.ts";
 

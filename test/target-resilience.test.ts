@@ -8,10 +8,10 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { freePort, openDatabase } from "../target/database.ts";
+import { freePort, openDatabase } from "../backend/database.ts";
 import { startTestTarget, waitFor, withPg, type LoadTestEvent } from "./support/target.ts";
 
-const MAIN = path.resolve("target/main.ts");
+const MAIN = path.resolve("cli/target.ts");
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "liventix-target-test-"));

@@ -5,7 +5,7 @@ import { copyFile, mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type pg from "pg";
-import { MIGRATIONS_DIR, readMigrations } from "../../target/migrate.ts";
+import { MIGRATIONS_DIR, readMigrations } from "../../backend/migrate.ts";
 import { waitFor, withPg } from "./target.ts";
 
 export const HOLD_EXPIRY_VERSION = "20261201000100";

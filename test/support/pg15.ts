@@ -8,7 +8,7 @@ import { access, chmod, chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "../../target/database.ts";
+import { freePort } from "../../backend/database.ts";
 
 const run = promisify(execFile);
 export const PG15_BIN = "/usr/lib/postgresql/15/bin";

@@ -2,8 +2,8 @@
 // code and output), and give each test a disposable database cloned from one migrated template.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { openDatabase, type Database } from "../../target/database.ts";
-import { cloneDatabase, createTemplate } from "../../lab/scratch-database.ts";
+import { openDatabase, type Database } from "../../backend/database.ts";
+import { cloneDatabase, createTemplate } from "../../race-lab/scratch-database.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

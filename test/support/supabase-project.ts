@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { MIGRATIONS_DIR } from "../../target/migrate.ts";
+import { MIGRATIONS_DIR } from "../../backend/migrate.ts";
 import { startPg15, type Pg15 } from "./pg15.ts";
 import { withPg } from "./target.ts";
 

@@ -2,8 +2,8 @@
 // and small helpers (keys, signed webhooks, RPC calls) so every team's test talks to it the same way.
 import pg from "pg";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import { startTarget, type Target, type TargetOptions } from "../../target/index.ts";
-import { signPayload } from "../../target/webhook.ts";
+import { startTarget, type Target, type TargetOptions } from "../../backend/index.ts";
+import { signPayload } from "../../backend/webhook.ts";
 import { WEBHOOK_SIGNATURE_HEADER } from "../../lib/local-target.ts";
 
 export type { Target };

@@ -1,6 +1,6 @@
 // The target's settings: their defaults, and how a command reads them from its environment, validated,
 // so a typo in TARGET_POOL_SIZE or a short JWT_SECRET stops startup with a message naming the variable
-// and the fix, instead of failing later mid-load. Only the commands (target/main.ts, cli/*.ts, bench/)
+// and the fix, instead of failing later mid-load. Only the commands (cli/*.ts)
 // call configFromEnv; everything below them takes its settings as arguments and never reads process.env.
 import { z } from "zod";
 import { LOCAL_API_PORT, LOCAL_DB_PORT, LOCAL_JWT_SECRET, LOCAL_WEBHOOK_SECRET } from "../lib/local-target.ts";

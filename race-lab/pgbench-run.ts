@@ -12,7 +12,7 @@ import { parseLatencies, summarizeLatencies, type LatencySummary } from "./pgben
 import { parsePgbenchReport, type PgbenchReport } from "./pgbench-report.ts";
 import type { Isolation, ScriptName } from "./race-options.ts";
 
-export const PGBENCH_DIR = fileURLToPath(new URL("../pgbench/", import.meta.url));
+export const PGBENCH_DIR = fileURLToPath(new URL("./pgbench/", import.meta.url));
 const INSTALL_HINT = "install the PostgreSQL 15+ client tools: apt-get install -y postgresql-client (macOS: brew install libpq)";
 /** Exit code for "a tool this command needs is missing", distinct from a failed verdict (1) and bad flags (2). */
 export const EXIT_MISSING_TOOL = 3;

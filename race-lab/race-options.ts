@@ -1,7 +1,7 @@
 // What `npm run race` was asked to do, checked before anything starts: every flag has a range, and a
 // wrong one is named with its fix (exit 2). Defaults are the load-testing guide's pgbench defaults.
 import { availableParallelism } from "node:os";
-import { choiceFlag, intFlag, parseFlags, UsageError } from "./cli-kit.ts";
+import { choiceFlag, intFlag, parseFlags, UsageError } from "../cli/cli-kit.ts";
 
 export const SCRIPTS = ["reserve", "serializable", "mix"] as const;
 export const ISOLATIONS = ["read_committed", "repeatable_read", "serializable"] as const;

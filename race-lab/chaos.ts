@@ -8,8 +8,8 @@
 // acknowledged, so the postmaster-kill and backend-kill faults would prove nothing.
 import pg from "pg";
 import { INVARIANT_NAMES } from "../lib/invariants.ts";
-import { openDatabase, type EmbeddedServer } from "../target/database.ts";
-import { startTarget, type Target } from "../target/index.ts";
+import { openDatabase, type EmbeddedServer } from "../backend/database.ts";
+import { startTarget, type Target } from "../backend/index.ts";
 import { FAULTS, type Fault } from "./chaos-faults.ts";
 import { startLoad, type Answer, type Ledger } from "./chaos-load.ts";
 

@@ -2,10 +2,10 @@
 // .data/postgres between runs. Prints the variables every other command reads, and on Ctrl-C or
 // SIGTERM takes everything down (HTTP server, cleanup timer, pool, PostgreSQL) before exiting.
 import path from "node:path";
-import { runCli } from "../cli/exit.ts";
+import { runCli } from "./exit.ts";
 import { redactText } from "../lib/redact.ts";
-import { ConfigError, configFromEnv } from "./config.ts";
-import { startTarget } from "./index.ts";
+import { ConfigError, configFromEnv } from "../backend/config.ts";
+import { startTarget } from "../backend/index.ts";
 
 async function main(): Promise<number> {
   let config;

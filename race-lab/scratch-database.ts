@@ -1,7 +1,7 @@
 // Disposable databases on one server, cloned from a migrated template in a fraction of a second: how the
 // tests give every planted fault a database of its own without starting a server per fault.
 import pg from "pg";
-import { migrate } from "../target/migrate.ts";
+import { migrate } from "../backend/migrate.ts";
 
 function withDatabase(serverUrl: string, database: string): string {
   const u = new URL(serverUrl);

@@ -3,7 +3,7 @@
 // inventory_buckets.sql), which the cleanup tick runs; a tier left unsettled for several ticks means nothing
 // settles it, and dashboards reading the tier row see old numbers.
 import type pg from "pg";
-import { MISSED_INTERVALS } from "../target/hold-expiry-sql.ts";
+import { MISSED_INTERVALS } from "../backend/hold-expiry-sql.ts";
 import { ago } from "./hold-expiry.ts";
 import type { ReadinessItem } from "./readiness.ts";
 

@@ -4,7 +4,7 @@
 // pg_stat_statements, and what Supabase's API roles can reach. Each item comes with the SQL that fixes it.
 import type pg from "pg";
 import { apiRoleItems } from "./api-roles.ts";
-import { CLEANUP_JOB_NAME, describeRepair, describeStuckTier, MISSED_INTERVALS } from "../target/hold-expiry-sql.ts";
+import { CLEANUP_JOB_NAME, describeRepair, describeStuckTier, MISSED_INTERVALS } from "../backend/hold-expiry-sql.ts";
 import { ago, describeOverdue, readHoldExpiry, type HoldExpiryState } from "./hold-expiry.ts";
 import { settleItem } from "./settle-readiness.ts";
 

@@ -2,7 +2,7 @@
 // behind the user's back), or a private embedded PostgreSQL on a free port, migrated, fast, and removed
 // afterwards even when the user presses Ctrl-C.
 import pg from "pg";
-import { openDatabase, type Database } from "../target/database.ts";
+import { openDatabase, type Database } from "../backend/database.ts";
 import { CliExit } from "../cli/exit.ts";
 
 /**

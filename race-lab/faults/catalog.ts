@@ -5,10 +5,10 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import type { BundleName } from "../lib/bundles.ts";
-import type { InvariantName } from "../lib/invariants.ts";
-import type { LabCheckName } from "../lab/verdicts.ts";
-import { DEFAULT_WORKLOAD, type Workload } from "../lab/race-options.ts";
+import type { BundleName } from "../../lib/bundles.ts";
+import type { InvariantName } from "../../lib/invariants.ts";
+import type { LabCheckName } from "../verdicts.ts";
+import { DEFAULT_WORKLOAD, type Workload } from "../race-options.ts";
 
 export const FAULTS_DIR = fileURLToPath(new URL("./", import.meta.url));
 
@@ -31,7 +31,7 @@ export interface K6Exposure {
 
 export interface Fault {
   name: string;
-  /** SQL file in faults/, applied in one transaction. */
+  /** SQL file in race-lab/faults/, applied in one transaction. */
   file: string;
   summary: string;
   /** The piece of the reference implementation it swaps. */

@@ -1,7 +1,7 @@
 // Shared plumbing for the race-lab commands (race, readiness, db-stats): bad flags become one clear
 // line and exit code 2; expected failures (CliExit) one line and their own exit code.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { CliExit, runCli } from "../cli/exit.ts";
+import { CliExit, runCli } from "./exit.ts";
 
 /** A mistake in how the command was called: exit 2, message names the flag and the fix. */
 export class UsageError extends CliExit {

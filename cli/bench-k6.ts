@@ -11,10 +11,10 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import { startTarget, type Target } from "../target/index.ts";
-import { CliExit, runCli } from "../cli/exit.ts";
-import { EXIT_K6_MISSING, findK6, k6Info, k6MissingMessage } from "../cli/k6-binary.ts";
-import { ROOT, ensureBuilt } from "../cli/k6-dist.ts";
+import { startTarget, type Target } from "../backend/index.ts";
+import { CliExit, runCli } from "./exit.ts";
+import { EXIT_K6_MISSING, findK6, k6Info, k6MissingMessage } from "./k6-binary.ts";
+import { ROOT, ensureBuilt } from "./k6-dist.ts";
 import { isBundleName } from "../lib/bundles.ts";
 
 const GOALS = { cpu: 1.2, rss: 1.5, inspectSeconds: 1 };

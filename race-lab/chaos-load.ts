@@ -4,7 +4,7 @@
 // database afterwards. Every answer is kept, with when it was asked and how long it took.
 import { randomUUID } from "node:crypto";
 import { WEBHOOK_SIGNATURE_HEADER } from "../lib/local-target.ts";
-import { signPayload } from "../target/webhook.ts";
+import { signPayload } from "../backend/webhook.ts";
 
 export interface Answer {
   route: "checkout" | "webhook" | "health";

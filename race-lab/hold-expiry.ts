@@ -15,7 +15,7 @@ import {
   type CronRun,
   type Repair,
   type StuckTier,
-} from "../target/hold-expiry-sql.ts";
+} from "../backend/hold-expiry-sql.ts";
 import { renderTable } from "./table.ts";
 
 /** Runs read to find the latest success: 200 minutes of a per-minute job. */

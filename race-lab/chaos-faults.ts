@@ -5,8 +5,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import pg from "pg";
-import type { EmbeddedServer } from "../target/database.ts";
-import { isAlive } from "../target/database.ts";
+import type { EmbeddedServer } from "../backend/database.ts";
+import { isAlive } from "../backend/database.ts";
 import type { Answer, Load } from "./chaos-load.ts";
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 -- Level 1: functional checks of the reservation system, one transaction that always rolls back, so it is
 -- safe on any database that has the migrations (staging, a Supabase branch, the embedded target).
 -- Runs unchanged in the Supabase SQL editor and with psql:
---   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f sql/level1-functional-checks.sql
+--   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f race-lab/level1-functional-checks.sql
 -- Each check prints PASS/FAIL with what it saw (NOTICEs; the SQL editor shows the result table instead).
 -- Any failure raises an exception at the end, so psql exits non-zero (3) and the editor shows the list.
 -- The last checks repeat the purchase on a tier spread over inventory buckets (needs the migration

@@ -10,10 +10,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { z } from "zod";
-import { quantile } from "../lab/pgbench-log.ts";
-import { parsePgbenchReport, type PgbenchReport } from "../lab/pgbench-report.ts";
-import { configFromEnv, tuning } from "../target/config.ts";
-import { startTarget, type Target } from "../target/index.ts";
+import { quantile } from "../race-lab/pgbench-log.ts";
+import { parsePgbenchReport, type PgbenchReport } from "../race-lab/pgbench-report.ts";
+import { configFromEnv, tuning } from "../backend/config.ts";
+import { startTarget, type Target } from "../backend/index.ts";
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
