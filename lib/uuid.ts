@@ -1,4 +1,4 @@
-// UUID v4 text from 16 random bytes. k6 has no crypto.randomUUID (see /work/shared/k6-runtime.md), so the
+// UUID v4 text from 16 random bytes. k6 v0.49 has no crypto.randomUUID (no WebCrypto global), so the
 // k6 adapter feeds bytes from k6/crypto.randomBytes; keeping the formatting here makes it testable in Node.
 // Two per reserve, so it sits on the load generator's hot path: a table of byte → two hex digits, read
 // inline, is 3x faster under k6 v0.49's interpreter than formatting each byte.

@@ -13,7 +13,7 @@ import { startTarget, type Target } from "../backend/index.ts";
 import { FAULTS, type Fault } from "./chaos-faults.ts";
 import { startLoad, type Answer, type Ledger } from "./chaos-load.ts";
 
-/** What the issue promises: with PostgreSQL frozen or gone, every request is answered within 5 s. */
+/** The promise: with PostgreSQL frozen or gone, every request is answered within 5 s. */
 export const ANSWER_BOUND_MS = 5000;
 const POOL_SIZE = 4;
 /** How soon sales must resume once the database is back. */

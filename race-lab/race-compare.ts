@@ -10,7 +10,7 @@ import type { LabCheckName } from "./verdicts.ts";
 
 /** Verdicts about speed and conflicts rather than correctness: the single-row design may miss them. */
 export const PERFORMANCE_CHECKS: readonly LabCheckName[] = ["no_unretried_conflicts", "latency_under_2000ms", "conflict_rate_under_5pct"];
-/** What READ COMMITTED reservations on buckets should reach, relative to the single row (issue 10). */
+/** What READ COMMITTED reservations on buckets should reach, relative to the single row. */
 export const TPS_RATIO_GOAL = 2;
 
 export interface CompareResult {

@@ -1,5 +1,5 @@
-// Issue 11 on the embedded PostgreSQL: one tier whose counter drifted below its holds used to stop hold
-// expiry for every tier; now the other tiers' seats come back, the drifted tier is repaired, recorded and
+// Hold expiry on the embedded PostgreSQL: one tier whose counter drifted below its holds must not stop hold
+// expiry for every tier: the other tiers' seats come back, the drifted tier is repaired, recorded and
 // fails its event's no_counter_repairs, and the target's timer says so once per cause, never per tick.
 // The repair log is closed to anon and authenticated under Supabase's roles and default privileges.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Issue 10's inventory buckets on the embedded PostgreSQL: a tier spread over buckets sells exactly its
+// Inventory buckets (docs/inventory-buckets.md) on the embedded PostgreSQL: a tier spread over buckets sells exactly its
 // seats under concurrent buyers at READ COMMITTED and SERIALIZABLE (the tail and its fragments included),
 // answers sold out with the same few page reads however many buckets it has, keeps the counters' rule
 // (a settled tier carries its buckets' sums at every commit, under concurrent writers and settles), and

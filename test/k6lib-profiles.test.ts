@@ -19,7 +19,7 @@ function config(env: Record<string, string> = {}): LoadConfig {
   return r.config;
 }
 
-test("profiles have the issue's sizes", () => {
+test("profiles have the sizes of the guide's Load Profiles table", () => {
   assert.deepEqual([profilePeakVUs(profiles.light), profileSeconds(profiles.light)], [10, 300]);
   assert.deepEqual([profilePeakVUs(profiles.medium), profileSeconds(profiles.medium)], [50, 180]);
   assert.deepEqual([profilePeakVUs(profiles.stress), profileSeconds(profiles.stress)], [200, 120]);

@@ -1,5 +1,6 @@
 // Types for the xk6-sql extension (v1 API), which has no published typings; only the calls the SQL
-// teardown uses. See /work/shared/k6-runtime.md for the type trap: cast every column in SQL.
+// teardown uses. The driver's type trap: lib/pq hands numeric, uuid,
+// json(b) and timestamp columns over as bytes or opaque objects, not text, so every query casts its columns in SQL.
 declare module "k6/x/sql" {
   export interface Database {
     query(query: string, ...args: unknown[]): Record<string, unknown>[];
