@@ -1,12 +1,11 @@
 // What `npm run race` was asked to do, checked before anything starts: every flag has a range, and a
 // wrong one is named with its fix (exit 2). Defaults are the load-testing guide's pgbench defaults.
 import { availableParallelism } from "node:os";
+import { ISOLATIONS, type Isolation } from "../backend/config.ts";
 import { choiceFlag, intFlag, parseFlags, UsageError } from "../cli/cli-kit.ts";
 
 export const SCRIPTS = ["reserve", "serializable", "mix"] as const;
-export const ISOLATIONS = ["read_committed", "repeatable_read", "serializable"] as const;
 export type ScriptName = (typeof SCRIPTS)[number];
-export type Isolation = (typeof ISOLATIONS)[number];
 
 /** The shape of one lab run; the fault catalog describes its workloads in the same terms. */
 export interface Workload {
