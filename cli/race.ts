@@ -9,7 +9,7 @@ import { openLabDatabase, requireFunctions } from "../race-lab/lab-database.ts";
 import { findPgbench } from "../race-lab/pgbench-run.ts";
 import { runRaceCompare } from "../race-lab/race-compare.ts";
 import { runRaceLab } from "../race-lab/race-lab.ts";
-import { parseRaceOptions, RACE_USAGE } from "../race-lab/race-options.ts";
+import { parseRaceOptions, RACE_USAGE } from "./race-options.ts";
 import { formatCompareReport, formatRaceReport } from "../race-lab/race-report.ts";
 
 const REQUIRED = ["load_test_setup", "load_test_invariants", "load_test_capacity", "try_reserve", "checkout_holds", "complete_payment"];

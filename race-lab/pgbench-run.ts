@@ -11,7 +11,7 @@ import { toolConnection, type ToolConnection } from "./connection.ts";
 import { parseLatencies, summarizeLatencies, type LatencySummary } from "./pgbench-log.ts";
 import { parsePgbenchReport, type PgbenchReport } from "./pgbench-report.ts";
 import type { Isolation } from "../backend/config.ts";
-import type { ScriptName } from "./race-options.ts";
+import type { ScriptName } from "./workload.ts";
 
 export const PGBENCH_DIR = fileURLToPath(new URL("./pgbench/", import.meta.url));
 const INSTALL_HINT = "install the PostgreSQL 15+ client tools: apt-get install -y postgresql-client (macOS: brew install libpq)";

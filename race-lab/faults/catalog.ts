@@ -8,7 +8,7 @@ import pg from "pg";
 import type { BundleName } from "../../lib/bundles.ts";
 import type { InvariantName } from "../../lib/invariants.ts";
 import type { LabCheckName } from "../verdicts.ts";
-import { DEFAULT_WORKLOAD, type Workload } from "../race-options.ts";
+import { DEFAULT_WORKLOAD, type Workload } from "../workload.ts";
 
 export const FAULTS_DIR = fileURLToPath(new URL("./", import.meta.url));
 
