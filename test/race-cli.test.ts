@@ -76,6 +76,20 @@ test("a missing pgbench gives the install hint and exit 69", async () => {
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
+test("a database without the suite's functions exits 78, one that does not answer 75, each with the fix", async () => {
+  // The lab server's own database is never migrated (the tests work on clones of a migrated template).
+  const bare = await runCli("race", ["--duration", "1"], { DATABASE_URL: server.db.url });
+  assert.equal(bare.code, EXIT.NOT_SET_UP, bare.stderr);
+  assert.match(bare.stderr, /lacks load_test_setup.*apply supabase\/migrations/);
+
+  const down = new URL(server.db.url);
+  down.port = "1";
+  const gone = await runCli("race", ["--duration", "1"], { DATABASE_URL: down.href });
+  assert.equal(gone.code, EXIT.UNREACHABLE, gone.stderr);
+  assert.match(gone.stderr, /cannot connect to the database/);
+  assert.doesNotMatch(gone.stderr, /postgres:postgres@|\n\s+at /, "no password, no stack trace");
+});
+
 test("a short READ COMMITTED run on the private embedded database passes every verdict", async () => {
   const json = path.join(dir, "rc.json");
   const r = await runCli("race", ["--duration", "2", "--clients", "10", "--json", json]);
