@@ -22,7 +22,7 @@ export const EXIT = {
   UNREACHABLE: 75,
   /** Refused for safety: heavy load on a host not in LOAD_ALLOW_HOSTS, a fault planted in DATABASE_URL without --i-know-this-is-scratch. */
   REFUSED: 77,
-  /** The system under test answers but lacks what the command calls: the suite's functions (apply supabase/migrations), pg_stat_statements. */
+  /** The system under test answers but lacks what the command calls: the suite's functions, or pg_stat_statements. */
   NOT_SET_UP: 78,
   /** k6's own code for a crossed threshold (an oversell or a failed invariant among them), passed through like k6's other codes. */
   K6_THRESHOLDS: 99,

@@ -56,7 +56,7 @@ async function prove(bin: string, fault: Fault, k6: K6Exposure): Promise<{ caugh
       const reached = summary ? reachedValue(summary.metrics, k6.reached.metric) : 0;
       const crossed = summary ? summary.thresholds.filter((t) => t.ok === false).map((t) => `${t.metric} ${t.expression}`) : [];
       const named = crossed.filter((t) => t.startsWith(`${k6.expect} `));
-      const caught = code === 99 && named.length > 0;
+      const caught = code === EXIT.K6_THRESHOLDS && named.length > 0;
       if (!caught && reached < k6.reached.atLeast && runs < ATTEMPTS) continue;
       const verdict = caught ? "✅ caught" : reached < k6.reached.atLeast ? "❌ never reached" : "❌ ESCAPED";
       return {
