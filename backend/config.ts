@@ -5,7 +5,9 @@
 import { z } from "zod";
 import { LOCAL_API_PORT, LOCAL_DB_PORT, LOCAL_JWT_SECRET, LOCAL_WEBHOOK_SECRET } from "../lib/local-target.ts";
 
-export type Isolation = "read_committed" | "serializable";
+/** The isolation levels a transaction can ask PostgreSQL for; the target and the race lab accept the same ones. */
+export const ISOLATIONS = ["read_committed", "repeatable_read", "serializable"] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
 export type LogLevel = "info" | "debug";
 
 export interface TargetConfig {
@@ -76,9 +78,7 @@ const ENV = z
     TARGET_DB_PORT: wholeNumber(0, 65535, DEFAULTS.dbPort),
     TARGET_DATA_DIR: z.string().min(1).default(DEFAULTS.dataDir),
     TARGET_ISOLATION: z
-      .enum(["read_committed", "serializable"], {
-        errorMap: () => ({ message: 'must be "read_committed" or "serializable"' }),
-      })
+      .enum(ISOLATIONS, { errorMap: () => ({ message: `must be one of ${ISOLATIONS.join(", ")}` }) })
       .default(DEFAULTS.isolation),
     TARGET_POOL_SIZE: wholeNumber(1, 500, DEFAULTS.poolSize),
     TARGET_POOL_TIMEOUT_MS: wholeNumber(10, 600_000, DEFAULTS.poolTimeoutMs),

@@ -59,6 +59,7 @@ export interface Bounds {
 
 const BEGIN: Record<Isolation, string> = {
   read_committed: "BEGIN ISOLATION LEVEL READ COMMITTED",
+  repeatable_read: "BEGIN ISOLATION LEVEL REPEATABLE READ",
   serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",
 };
 

@@ -10,6 +10,7 @@ import { startCleanup } from "./cleanup.ts";
 import { DEFAULTS, type Isolation, type TargetConfig } from "./config.ts";
 import { redactText } from "../lib/redact.ts";
 import { openDatabase } from "./database.ts";
+import { DatabaseUnreachableError } from "./errors.ts";
 import { isConnectionFailure } from "./http-errors.ts";
 import { createDb, type Db } from "./db.ts";
 
@@ -76,7 +77,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
     fast: opts.fast,
   }).catch((err: unknown) => {
     if (databaseUrl && isConnectionFailure(err)) {
-      throw new Error(
+      throw new DatabaseUnreachableError(
         `cannot reach the database in DATABASE_URL (${redactText(databaseUrl)}): ${(err as Error).message}; ` +
           "check that it is running, or unset DATABASE_URL to use the embedded PostgreSQL",
       );

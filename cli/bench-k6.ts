@@ -13,7 +13,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { startTarget, type Target } from "../backend/index.ts";
 import { CliExit, runCli } from "./exit.ts";
-import { EXIT_K6_MISSING, findK6, k6Info, k6MissingMessage } from "./k6-binary.ts";
+import { EXIT } from "./exit-codes.ts";
+import { findK6, k6Info, k6MissingMessage } from "./k6-binary.ts";
 import { ROOT, ensureBuilt } from "./k6-dist.ts";
 import { isBundleName } from "../lib/bundles.ts";
 
@@ -32,13 +33,13 @@ function setting(name: string, fallback: number, min: number, max: number): numb
   const raw = process.env[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliExit(`bench:k6: ${name} must be a whole number from ${min} to ${max}, got "${raw}"`, 2);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CliExit(`bench:k6: ${name} must be a whole number from ${min} to ${max}, got "${raw}"`, EXIT.USAGE);
   return n;
 }
 
 function readSettings(): Settings {
   const bundle = process.env.BENCH_K6_BUNDLE?.trim() || "race";
-  if (!isBundleName(bundle)) throw new CliExit(`bench:k6: BENCH_K6_BUNDLE must name a bundle of lib/bundles.ts, got "${bundle}"`, 2);
+  if (!isBundleName(bundle)) throw new CliExit(`bench:k6: BENCH_K6_BUNDLE must name a bundle of lib/bundles.ts, got "${bundle}"`, EXIT.USAGE);
   return {
     vus: setting("BENCH_K6_VUS", 50, 1, 1000),
     durationSeconds: setting("BENCH_K6_DURATION_S", 20, 2, 600),
@@ -139,12 +140,12 @@ async function startup(k6: string, sql: boolean): Promise<{ bundle: string; seco
 async function main(): Promise<number> {
   const settings = readSettings();
   const k6 = findK6(process.env);
-  if (k6 === null) throw new CliExit(`bench:k6 measures a real k6 and found none.\n${k6MissingMessage()}`, EXIT_K6_MISSING);
-  if (!existsSync(GNU_TIME)) throw new CliExit(`bench:k6 reads CPU time and peak RSS from GNU time, and ${GNU_TIME} is missing (Debian: apt-get install -y time)`, EXIT_K6_MISSING);
+  if (k6 === null) throw new CliExit(`bench:k6 measures a real k6 and found none.\n${k6MissingMessage()}`, EXIT.MISSING_TOOL);
+  if (!existsSync(GNU_TIME)) throw new CliExit(`bench:k6 reads CPU time and peak RSS from GNU time, and ${GNU_TIME} is missing (Debian: apt-get install -y time)`, EXIT.MISSING_TOOL);
   const info = k6Info(k6);
   const bundleFile = path.join(ROOT, "dist", `${settings.bundle}.js`);
   const buildError = ensureBuilt(bundleFile);
-  if (buildError) throw new CliExit(buildError, 1);
+  if (buildError) throw new CliExit(buildError, EXIT.ERROR);
 
   const loadAtStart = loadavg()[0]!.toFixed(1);
   const work = await mkdtemp(path.join(tmpdir(), "bench-k6-"));
@@ -202,11 +203,11 @@ async function main(): Promise<number> {
     await mkdir(path.join(ROOT, "results"), { recursive: true });
     await writeFile(path.join(ROOT, "results", "bench-k6.json"), `${JSON.stringify({ k6: info.version, settings, rounds, cpuRatios, rssRatios, inspect, goals: GOALS }, null, 2)}\n`);
     console.error("bench:k6: wrote results/bench-k6.json");
-    return 0;
+    return EXIT.OK;
   } finally {
     await target.stop();
     await rm(work, { recursive: true, force: true });
   }
 }
 
-await runCli(main, { expected: "", unexpected: "bench:k6: " });
+await runCli(main, { cliExit: "", other: "bench:k6: " });

@@ -14,6 +14,7 @@ import { quantile } from "../race-lab/pgbench-log.ts";
 import { parsePgbenchReport, type PgbenchReport } from "../race-lab/pgbench-report.ts";
 import { configFromEnv, tuning } from "../backend/config.ts";
 import { startTarget, type Target } from "../backend/index.ts";
+import { EXIT, exitCodeOf } from "./exit-codes.ts";
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -35,7 +36,7 @@ function readEnv(): z.infer<typeof Env> {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`);
   console.error(`bench:target: invalid settings\n${lines.join("\n")}\n  (BENCH_DURATION_S 1..600, BENCH_CLIENTS 1..500)`);
-  process.exit(2);
+  process.exit(EXIT.USAGE);
 }
 
 interface HttpResult {
@@ -234,5 +235,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(`bench:target: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exit(exitCodeOf(err));
 });

@@ -3,6 +3,7 @@
 // injects each fault, and prints what it did and what it checked; exit 0 only when every check passed.
 import { writeFile } from "node:fs/promises";
 import { parseFlags, runMain } from "./cli-kit.ts";
+import { EXIT } from "./exit-codes.ts";
 import { formatChaosReport, runChaos } from "../race-lab/chaos.ts";
 
 const USAGE = `usage: npm run chaos -- [--json FILE]
@@ -15,7 +16,7 @@ async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2), { json: { type: "string" }, help: { type: "boolean", short: "h" } }, USAGE);
   if (flags.help) {
     console.log(USAGE);
-    return 0;
+    return EXIT.OK;
   }
   if (process.env.DATABASE_URL) {
     console.error("chaos: DATABASE_URL is ignored: the fault suite only runs against a PostgreSQL server it starts itself");
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
   const report = await runChaos({ onProgress: (line) => console.log(line) });
   console.log(formatChaosReport(report));
   if (flags.json) await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
-  return report.passed ? 0 : 1;
+  return report.passed ? EXIT.OK : EXIT.CHECK_FAILED;
 }
 
 runMain(main);

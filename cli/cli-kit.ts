@@ -1,12 +1,22 @@
-// Shared plumbing for the race-lab commands (race, readiness, db-stats): bad flags become one clear
-// line and exit code 2; expected failures (CliExit) one line and their own exit code.
+// Shared plumbing for the race-lab commands (race, readiness, db-stats, chaos): bad flags become one
+// clear line and exit code 2; every other failure one line and its code from cli/exit-codes.ts.
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { Database } from "../backend/database.ts";
+import { openLabDatabase } from "../race-lab/lab-database.ts";
 import { CliExit, runCli } from "./exit.ts";
+import { EXIT, signalExitCode } from "./exit-codes.ts";
 
-/** A mistake in how the command was called: exit 2, message names the flag and the fix. */
+/** A mistake in how the command was called: the message names the flag and the fix. */
 export class UsageError extends CliExit {
   constructor(message: string) {
-    super(message, 2);
+    super(message, EXIT.USAGE);
+  }
+}
+
+/** A run the command will not start without an explicit yes, because it could harm the database it points at. */
+export class RefusedError extends CliExit {
+  constructor(message: string) {
+    super(message, EXIT.REFUSED);
   }
 }
 
@@ -38,7 +48,29 @@ export function choiceFlag<C extends string>(name: string, raw: string | undefin
   return raw as C;
 }
 
-/** Runs a race-lab command's main: every message, expected or not, reads "error: …". */
+/** Runs a race-lab command's main: every message, the command's own or not, reads "error: …". */
 export function runMain(main: () => Promise<number>): Promise<never> {
-  return runCli(main, { expected: "error: ", unexpected: "error: " });
+  return runCli(main, { cliExit: "error: ", other: "error: " });
+}
+
+/**
+ * The race lab's database (race-lab/lab-database.ts), with a private server removed even when the user
+ * presses Ctrl-C or the job is cancelled: the command then exits as the signal says (130, 143).
+ */
+export async function openCommandDatabase(external: string | undefined, options: { durable?: boolean } = {}): Promise<Database> {
+  const db = await openLabDatabase(external, options);
+  if (db.external) return db;
+  const onSignal = (signal: NodeJS.Signals) => {
+    void db.stop().finally(() => process.exit(signalExitCode(signal)));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    ...db,
+    async stop() {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      await db.stop();
+    },
+  };
 }

@@ -3,10 +3,11 @@
 // pg_stat_activity, table activity, and hold expiry (overdue holds, the cleanup job's last runs).
 // `--reset` clears pg_stat_statements before a scenario.
 import { writeFile } from "node:fs/promises";
-import pg from "pg";
-import { intFlag, parseFlags, runMain } from "./cli-kit.ts";
+import type pg from "pg";
+import { intFlag, openCommandDatabase, parseFlags, runMain } from "./cli-kit.ts";
+import { EXIT } from "./exit-codes.ts";
 import { formatHoldExpiry, readHoldExpiry } from "../race-lab/hold-expiry.ts";
-import { openLabDatabase } from "../race-lab/lab-database.ts";
+import { connectLab } from "../race-lab/lab-database.ts";
 import { startLockSampler } from "../race-lab/lock-sampler.ts";
 import { formatLockWaits, formatStatements, formatTableStats } from "../race-lab/race-report.ts";
 import { readStatStatements, resetStatStatements } from "../race-lab/stat-statements.ts";
@@ -26,17 +27,18 @@ async function main(): Promise<number> {
   }, USAGE);
   if (flags.help) {
     console.log(USAGE);
-    return 0;
+    return EXIT.OK;
   }
   const seconds = intFlag("seconds", flags.seconds, 5, 0, 3600);
-  const db = await openLabDatabase(process.env.DATABASE_URL);
-  const client = new pg.Client({ connectionString: db.url, application_name: "liventix-db-stats" });
+  const db = await openCommandDatabase(process.env.DATABASE_URL);
+  let client: pg.Client | undefined;
   try {
-    await client.connect();
+    client = await connectLab(db.url, "liventix-db-stats");
     if (flags.reset) {
       const note = await resetStatStatements(client);
       console.log(note ?? "pg_stat_statements reset");
-      return note ? 1 : 0;
+      // Without pg_stat_statements (or the right to reset it) there is nothing to clear.
+      return note ? EXIT.NOT_SET_UP : EXIT.OK;
     }
     const sampler = await startLockSampler(db.url);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -50,9 +52,9 @@ async function main(): Promise<number> {
       ),
     );
     if (flags.json) await writeFile(flags.json, `${JSON.stringify({ statements, lockWaits, tables, holdExpiry }, null, 2)}\n`);
-    return 0;
+    return EXIT.OK;
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
     await db.stop();
   }
 }

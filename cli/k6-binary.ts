@@ -1,11 +1,8 @@
 // Finds the k6 binary and what it can do, and explains how to get one when it is missing: the load and
-// cloud CLIs fail with one clear message and a distinct exit code instead of a spawn ENOENT.
+// cloud CLIs fail with one clear message and EXIT.MISSING_TOOL instead of a spawn ENOENT.
 import { spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-
-/** Exit code of `npm run load|cloud` when no k6 binary can be found. */
-export const EXIT_K6_MISSING = 69;
 
 export const XK6_BUILD_LINE =
   "xk6 build v1.8.1 --with github.com/grafana/xk6-sql@v1.0.6 --with github.com/grafana/xk6-sql-driver-postgres@v0.1.2";

@@ -10,6 +10,7 @@ import path from "node:path";
 import { applyFault, FAULTS, reachedValue, type Fault, type K6Exposure } from "../race-lab/faults/catalog.ts";
 import { startTarget, type Target } from "../backend/index.ts";
 import { CliExit, runCli } from "./exit.ts";
+import { EXIT } from "./exit-codes.ts";
 import { requireK6 } from "./k6-common.ts";
 import { bundlePath, ensureBuilt } from "./k6-dist.ts";
 
@@ -55,7 +56,7 @@ async function prove(bin: string, fault: Fault, k6: K6Exposure): Promise<{ caugh
       const reached = summary ? reachedValue(summary.metrics, k6.reached.metric) : 0;
       const crossed = summary ? summary.thresholds.filter((t) => t.ok === false).map((t) => `${t.metric} ${t.expression}`) : [];
       const named = crossed.filter((t) => t.startsWith(`${k6.expect} `));
-      const caught = code === 99 && named.length > 0;
+      const caught = code === EXIT.K6_THRESHOLDS && named.length > 0;
       if (!caught && reached < k6.reached.atLeast && runs < ATTEMPTS) continue;
       const verdict = caught ? "✅ caught" : reached < k6.reached.atLeast ? "❌ never reached" : "❌ ESCAPED";
       return {
@@ -74,7 +75,7 @@ async function main(): Promise<number> {
   const exposed = FAULTS.filter((f): f is Fault & { k6: K6Exposure } => f.k6 !== null);
   for (const bundle of new Set(exposed.map((f) => f.k6.bundle))) {
     const error = ensureBuilt(bundlePath(bundle, false));
-    if (error) throw new CliExit(error, 1);
+    if (error) throw new CliExit(error, EXIT.ERROR);
   }
   console.error(`faults:k6: k6 ${info.version}, ${exposed.length} faults HTTP can reach, each in a fresh embedded target`);
   let escaped = 0;
@@ -84,7 +85,7 @@ async function main(): Promise<number> {
     if (!caught) escaped += 1;
   }
   console.log(escaped === 0 ? `all ${exposed.length} faults caught` : `${escaped} of ${exposed.length} faults not caught`);
-  return escaped === 0 ? 0 : 1;
+  return escaped === 0 ? EXIT.OK : EXIT.CHECK_FAILED;
 }
 
-await runCli(main, { expected: "", unexpected: "faults:k6: " });
+await runCli(main, { cliExit: "", other: "faults:k6: " });

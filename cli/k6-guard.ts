@@ -4,9 +4,6 @@
 import { HEAVY_BUNDLES, type BundleName } from "../lib/bundles.ts";
 import { isLoopbackUrl, urlHost } from "../lib/config.ts";
 
-/** Exit code when the guard refuses a run. */
-export const EXIT_GUARD = 3;
-
 export function allowedHosts(value: string | undefined): string[] {
   return (value ?? "")
     .split(",")

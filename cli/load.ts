@@ -10,6 +10,7 @@ import { redactText } from "../lib/redact.ts";
 import { ConfigError, configFromEnv, tuning } from "../backend/config.ts";
 import { startTarget, type Target } from "../backend/index.ts";
 import { CliExit, runCli } from "./exit.ts";
+import { EXIT, signalExitCode } from "./exit-codes.ts";
 import { checkConfig, checkGuard, parseBundleArg, requireK6 } from "./k6-common.ts";
 import { dashboardEnv } from "./k6-dashboard.ts";
 import { bundlePath, ensureBuilt, ROOT } from "./k6-dist.ts";
@@ -33,7 +34,7 @@ function runK6(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<num
     child.once("exit", (code, signal) => {
       process.off("SIGINT", wait);
       process.off("SIGTERM", forward);
-      resolve(code ?? (signal ? 128 : 1));
+      resolve(code ?? (signal ? signalExitCode(signal) : EXIT.ERROR));
     });
   });
 }
@@ -43,7 +44,7 @@ function targetSettings(env: NodeJS.ProcessEnv) {
   try {
     return tuning(configFromEnv(env));
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliExit(err.message, 2);
+    if (err instanceof ConfigError) throw new CliExit(err.message, EXIT.USAGE);
     throw err;
   }
 }
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
   const cfg = checkConfig(env, info.sql);
   const file = bundlePath(bundle, info.sql);
   const buildError = ensureBuilt(file);
-  if (buildError) throw new CliExit(buildError, 1);
+  if (buildError) throw new CliExit(buildError, EXIT.ERROR);
 
   let target: Target | null = null;
   if (!env.SUPABASE_URL) {

@@ -4,12 +4,13 @@
 // --compare it runs the guide's single-row design and the bucketed one side by side (race-lab/race-compare.ts).
 import { writeFile } from "node:fs/promises";
 import { FAULT_NAMES, applyFault, findFault } from "../race-lab/faults/catalog.ts";
-import { runMain, UsageError } from "./cli-kit.ts";
-import { openLabDatabase, requireFunctions } from "../race-lab/lab-database.ts";
+import { openCommandDatabase, RefusedError, runMain, UsageError } from "./cli-kit.ts";
+import { EXIT } from "./exit-codes.ts";
+import { requireFunctions } from "../race-lab/lab-database.ts";
 import { findPgbench } from "../race-lab/pgbench-run.ts";
 import { runRaceCompare } from "../race-lab/race-compare.ts";
 import { runRaceLab } from "../race-lab/race-lab.ts";
-import { parseRaceOptions, RACE_USAGE } from "../race-lab/race-options.ts";
+import { parseRaceOptions, RACE_USAGE } from "./race-options.ts";
 import { formatCompareReport, formatRaceReport } from "../race-lab/race-report.ts";
 
 const REQUIRED = ["load_test_setup", "load_test_invariants", "load_test_capacity", "try_reserve", "checkout_holds", "complete_payment"];
@@ -19,7 +20,7 @@ async function main(): Promise<number> {
   let options = parseRaceOptions(argv);
   if (options.help) {
     console.log(`${RACE_USAGE}\nfaults: ${FAULT_NAMES.join(", ")}`);
-    return 0;
+    return EXIT.OK;
   }
   if (options.fault !== null) {
     const fault = findFault(options.fault);
@@ -27,7 +28,7 @@ async function main(): Promise<number> {
     // The fault's workload is what exposes it; flags given explicitly still win.
     options = parseRaceOptions(argv, fault.workload);
     if (process.env.DATABASE_URL && !options.scratchConfirmed) {
-      throw new UsageError(
+      throw new RefusedError(
         "--fault rewrites functions and drops constraints in the database it runs on; DATABASE_URL is set, so " +
           "add --i-know-this-is-scratch if that database is disposable, or unset DATABASE_URL to use a private embedded one",
       );
@@ -35,7 +36,7 @@ async function main(): Promise<number> {
   }
   findPgbench();
 
-  const db = await openLabDatabase(process.env.DATABASE_URL, { durable: options.compare });
+  const db = await openCommandDatabase(process.env.DATABASE_URL, { durable: options.compare });
   try {
     await requireFunctions(db.url, options.workload.buckets > 1 ? [...REQUIRED, "spread_tier_inventory"] : REQUIRED);
     if (options.fault !== null) {
@@ -50,7 +51,7 @@ async function main(): Promise<number> {
       await writeFile(options.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
       console.error(`wrote ${options.jsonFile}`);
     }
-    return result.passed ? 0 : 1;
+    return result.passed ? EXIT.OK : EXIT.CHECK_FAILED;
   } finally {
     await db.stop();
   }

@@ -2,9 +2,9 @@
 // target, to see what "ready" looks like). Prints ✅/⚠️/❌ with the fixing SQL; exit 1 when anything
 // required is missing.
 import { writeFile } from "node:fs/promises";
-import pg from "pg";
-import { parseFlags, runMain } from "./cli-kit.ts";
-import { openLabDatabase } from "../race-lab/lab-database.ts";
+import { openCommandDatabase, parseFlags, runMain } from "./cli-kit.ts";
+import { EXIT } from "./exit-codes.ts";
+import { connectLab } from "../race-lab/lab-database.ts";
 import { auditReadiness, readinessPassed, type ReadinessItem } from "../race-lab/readiness.ts";
 import { renderTable } from "../race-lab/table.ts";
 
@@ -36,12 +36,11 @@ async function main(): Promise<number> {
   }, USAGE);
   if (flags.help) {
     console.log(USAGE);
-    return 0;
+    return EXIT.OK;
   }
-  const db = await openLabDatabase(process.env.DATABASE_URL);
+  const db = await openCommandDatabase(process.env.DATABASE_URL);
   try {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
+    const client = await connectLab(db.url);
     let items: ReadinessItem[];
     try {
       // The embedded target expires holds on its own timer, so pg_cron is not expected there.
@@ -51,7 +50,7 @@ async function main(): Promise<number> {
     }
     console.log(formatReadiness(items));
     if (flags.json) await writeFile(flags.json, `${JSON.stringify({ ready: readinessPassed(items), items }, null, 2)}\n`);
-    return readinessPassed(items) ? 0 : 1;
+    return readinessPassed(items) ? EXIT.OK : EXIT.CHECK_FAILED;
   } finally {
     await db.stop();
   }

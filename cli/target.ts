@@ -3,6 +3,7 @@
 // SIGTERM takes everything down (HTTP server, cleanup timer, pool, PostgreSQL) before exiting.
 import path from "node:path";
 import { runCli } from "./exit.ts";
+import { EXIT, signalExitCode } from "./exit-codes.ts";
 import { redactText } from "../lib/redact.ts";
 import { ConfigError, configFromEnv } from "../backend/config.ts";
 import { startTarget } from "../backend/index.ts";
@@ -14,7 +15,7 @@ async function main(): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
-      return 2;
+      return EXIT.USAGE;
     }
     throw err;
   }
@@ -46,18 +47,18 @@ async function main(): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
         console.error(`target: ${signal} again, exiting without waiting`);
-        process.exit(130);
+        process.exit(signalExitCode(signal));
       }
       stopping = true;
       console.error(`target: ${signal}, stopping`);
       target.stop().then(
         () => {
           console.error("target: stopped");
-          resolve(0);
+          resolve(EXIT.OK);
         },
         (err: unknown) => {
           console.error(`target: stop failed: ${(err as Error).message}`);
-          resolve(1);
+          resolve(EXIT.ERROR);
         },
       );
     };
@@ -66,4 +67,4 @@ async function main(): Promise<number> {
   });
 }
 
-await runCli(main, { expected: "target: ", unexpected: "target: " });
+await runCli(main, { cliExit: "target: ", other: "target: " });

@@ -72,8 +72,8 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioMeta>> = {
 };
 
 /** Which threshold group of thresholds.json judges a bundle. */
-export const TARGET_GROUPS = ["no_contention", "high_contention", "flash_sale"] as const;
-export type TargetGroup = (typeof TARGET_GROUPS)[number];
+export const THRESHOLD_GROUPS = ["no_contention", "high_contention", "flash_sale"] as const;
+export type ThresholdGroup = (typeof THRESHOLD_GROUPS)[number];
 
 export interface BundleSpec {
   profile: ProfileName;

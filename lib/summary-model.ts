@@ -112,7 +112,7 @@ function withThresholds(model: SummaryModel, expected: ThresholdMap, kOutcomes: 
   return model;
 }
 
-// A metric with no sample at all: a zero-count target holds (nothing was violated), anything else is unknown.
+// A metric with no sample at all: a zero-count goal holds (nothing was violated), anything else is unknown.
 function metricNeverRecorded(expression: string): boolean | null {
   return evaluateExpression(expression, { count: 0 }) === true ? true : null;
 }

@@ -11,12 +11,12 @@ export type ThresholdEntry = string | { threshold: string; abortOnFail?: boolean
 export type ThresholdMap = Record<string, ThresholdEntry[]>;
 
 export interface ThresholdsFile {
-  targets: Record<string, ThresholdMap>;
+  goals: Record<string, ThresholdMap>;
   always: ThresholdMap;
   bundles: Record<string, string>;
 }
 
-/** Added for every taxonomy code so its count reaches handleSummary; the summary shows it as tracked, not as a target. */
+/** Added for every taxonomy code so its count reaches handleSummary; the summary shows it as tracked, not as a goal. */
 export const TRACKING_EXPRESSION = "count>=0";
 
 const EXPRESSION = /^\s*(avg|min|max|med|count|rate|value|p\((\d+(?:\.\d+)?)\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
@@ -109,22 +109,22 @@ function validateMap(where: string, map: unknown, problems: string[]): void {
 /** Every problem in a thresholds file, each naming the bad entry; empty when the file is usable. */
 export function validateThresholds(file: unknown): string[] {
   const problems: string[] = [];
-  if (!isObject(file)) return ["thresholds.json: must be a JSON object with targets, always and bundles"];
-  if (!isObject(file.targets)) problems.push("targets: must be an object of group name → thresholds");
-  else for (const [group, map] of Object.entries(file.targets)) validateMap(`targets.${group}`, map, problems);
+  if (!isObject(file)) return ["thresholds.json: must be a JSON object with goals, always and bundles"];
+  if (!isObject(file.goals)) problems.push("goals: must be an object of group name → thresholds");
+  else for (const [group, map] of Object.entries(file.goals)) validateMap(`goals.${group}`, map, problems);
   validateMap("always", file.always ?? {}, problems);
   if (!isObject(file.bundles)) {
-    problems.push(`bundles: must map every bundle (${BUNDLE_NAMES.join(", ")}) to a group of targets`);
+    problems.push(`bundles: must map every bundle (${BUNDLE_NAMES.join(", ")}) to a group of goals`);
   } else {
-    const groups = isObject(file.targets) ? Object.keys(file.targets) : [];
+    const groups = isObject(file.goals) ? Object.keys(file.goals) : [];
     for (const [bundle, group] of Object.entries(file.bundles)) {
       if (!BUNDLE_NAMES.includes(bundle as BundleName)) problems.push(`bundles.${bundle}: no such bundle; known: ${BUNDLE_NAMES.join(", ")}`);
       else if (typeof group !== "string" || !groups.includes(group)) {
-        problems.push(`bundles.${bundle}: "${String(group)}" is not a group under targets (${groups.join(", ")})`);
+        problems.push(`bundles.${bundle}: "${String(group)}" is not a group under goals (${groups.join(", ")})`);
       }
     }
     for (const bundle of BUNDLE_NAMES) {
-      if (!(bundle in file.bundles)) problems.push(`bundles.${bundle}: missing; say which group of targets judges it`);
+      if (!(bundle in file.bundles)) problems.push(`bundles.${bundle}: missing; say which group of goals judges it`);
     }
   }
   return problems;
@@ -132,8 +132,8 @@ export function validateThresholds(file: unknown): string[] {
 
 /** The k6 thresholds of one bundle: its group, the `always` set, one tracked entry per taxonomy code and one per teardown check. */
 export function buildThresholds(file: ThresholdsFile, bundle: BundleName): ThresholdMap {
-  const group = file.targets[file.bundles[bundle]!];
-  if (!group) throw new Error(`thresholds.json: bundles.${bundle} names no group under targets`);
+  const group = file.goals[file.bundles[bundle]!];
+  if (!group) throw new Error(`thresholds.json: bundles.${bundle} names no group under goals`);
   const out: ThresholdMap = {};
   const add = (map: ThresholdMap) => {
     for (const [key, list] of Object.entries(map)) out[key] = [...(out[key] ?? []), ...list];

@@ -1,6 +1,6 @@
 // Hands a database URL to the PostgreSQL command-line tools (pgbench, psql) without putting the password
 // on their command line, where `ps` and error messages would show it: the password travels in PGPASSWORD.
-import { CliExit } from "../cli/exit.ts";
+import { InvalidDatabaseUrlError } from "./errors.ts";
 
 export interface ToolConnection {
   /** The URL minus its password: safe to pass as an argument. */
@@ -13,10 +13,10 @@ export function toolConnection(databaseUrl: string, extraEnv: NodeJS.ProcessEnv 
   try {
     parsed = new URL(databaseUrl);
   } catch {
-    throw new CliExit("DATABASE_URL must be a URL like postgresql://user:password@host:5432/postgres", 2);
+    throw new InvalidDatabaseUrlError("DATABASE_URL must be a URL like postgresql://user:password@host:5432/postgres");
   }
   if (parsed.protocol !== "postgresql:" && parsed.protocol !== "postgres:") {
-    throw new CliExit("DATABASE_URL must start with postgresql:// (or postgres://)", 2);
+    throw new InvalidDatabaseUrlError("DATABASE_URL must start with postgresql:// (or postgres://)");
   }
   const password = decodeURIComponent(parsed.password);
   parsed.password = "";

@@ -6,16 +6,15 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CliExit } from "../cli/exit.ts";
 import { toolConnection, type ToolConnection } from "./connection.ts";
+import { MissingToolError } from "./errors.ts";
 import { parseLatencies, summarizeLatencies, type LatencySummary } from "./pgbench-log.ts";
 import { parsePgbenchReport, type PgbenchReport } from "./pgbench-report.ts";
-import type { Isolation, ScriptName } from "./race-options.ts";
+import type { Isolation } from "../backend/config.ts";
+import type { ScriptName } from "./workload.ts";
 
 export const PGBENCH_DIR = fileURLToPath(new URL("./pgbench/", import.meta.url));
 const INSTALL_HINT = "install the PostgreSQL 15+ client tools: apt-get install -y postgresql-client (macOS: brew install libpq)";
-/** Exit code for "a tool this command needs is missing", distinct from a failed verdict (1) and bad flags (2). */
-export const EXIT_MISSING_TOOL = 3;
 
 /** PGBENCH=/path/to/pgbench picks the binary (and only that one); otherwise the usual places, then PATH. */
 export function findPgbench(): string {
@@ -24,11 +23,11 @@ export function findPgbench(): string {
     ? existsSync(override) ? override : undefined
     : (["/usr/bin/pgbench", "/usr/local/bin/pgbench", "/opt/homebrew/opt/libpq/bin/pgbench"].find((c) => existsSync(c)) ??
       fromPath("pgbench"));
-  if (!found) throw new CliExit(`pgbench was not found${override ? ` at PGBENCH=${override}` : ""}; ${INSTALL_HINT}`, EXIT_MISSING_TOOL);
+  if (!found) throw new MissingToolError(`pgbench was not found${override ? ` at PGBENCH=${override}` : ""}; ${INSTALL_HINT}`);
   const version = spawnSync(found, ["--version"], { encoding: "utf8" }).stdout ?? "";
   const major = Number(/(\d+)\./.exec(version)?.[1] ?? 0);
   if (major < 15) {
-    throw new CliExit(`${found} is pgbench ${major || "?"}; the race lab needs 15+ (--max-tries); ${INSTALL_HINT}`, EXIT_MISSING_TOOL);
+    throw new MissingToolError(`${found} is pgbench ${major || "?"}; the race lab needs 15+ (--max-tries); ${INSTALL_HINT}`);
   }
   return found;
 }
@@ -119,7 +118,7 @@ async function pgbench(binary: string, run: PgbenchRun, conn: ToolConnection, lo
   if (report.processed === 0 && report.tps === null && !report.runAborted) {
     // pgbench could not even start (connection refused, bad script): its own message says why.
     const reason = stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join("; ");
-    throw new CliExit(`pgbench did not run (exit ${exitCode}): ${reason || "no output"}`);
+    throw new Error(`pgbench did not run (exit ${exitCode}): ${reason || "no output"}`);
   }
   return { exitCode, report, latency: logDir ? await readLatencyLogs(logDir) : null, stdout, stderr };
 }

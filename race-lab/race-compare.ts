@@ -5,7 +5,7 @@
 // those under SERIALIZABLE is the finding the comparison exists to show, not a failure of the command.
 import pg from "pg";
 import { runRaceLab, type RaceLabResult } from "./race-lab.ts";
-import type { Workload } from "./race-options.ts";
+import type { Workload } from "./workload.ts";
 import type { LabCheckName } from "./verdicts.ts";
 
 /** Verdicts about speed and conflicts rather than correctness: the single-row design may miss them. */

@@ -6,7 +6,7 @@ import { startLockSampler, type LockWaits } from "./lock-sampler.ts";
 import type { LatencySummary } from "./pgbench-log.ts";
 import { conflictRate, type PgbenchReport } from "./pgbench-report.ts";
 import { runPgbench } from "./pgbench-run.ts";
-import { effectiveThreads, type Workload } from "./race-options.ts";
+import { effectiveThreads, type Workload } from "./workload.ts";
 import { tallySale, type SaleTally } from "./sale-checks.ts";
 import { readStatStatements, resetStatStatements, type StatStatements } from "./stat-statements.ts";
 import { readTableStats, tableStatsDelta, type TableStat } from "./table-stats.ts";

@@ -52,7 +52,7 @@ function failedThresholds(r: K6RunResult): string[] {
 /**
  * A clean run: exit 0 with every threshold met, no failed check, no violation, summary files without
  * secrets. `latencyMayMiss`: the feature-heavy runs, which fire bursts of concurrent reserves on a few
- * seats from worker-thread VUs of a busy 2-core box, prove correctness and may miss a latency target
+ * seats from worker-thread VUs of a busy 2-core box, prove correctness and may miss a latency goal
  * (or the generator guard) there, and nothing else; the plain runs above judge latency.
  */
 async function assertHealthy(r: K6RunResult, latencyMayMiss = false): Promise<void> {

@@ -1,14 +1,15 @@
 // The CLIs as users run them: the load guard refuses heavy profiles against a remote host, a missing
-// k6 gives install instructions and its own exit code, and `npm run verify` reads a real event's
+// k6 gives install instructions and the missing-tool exit code, and `npm run verify` reads a real event's
 // invariants from a real target and fails when one is violated.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
-import { EXIT_K6_MISSING, parseK6Version, XK6_BUILD_LINE } from "../cli/k6-binary.ts";
+import { EXIT } from "../cli/exit-codes.ts";
+import { parseK6Version, XK6_BUILD_LINE } from "../cli/k6-binary.ts";
 import { dashboardEnv } from "../cli/k6-dashboard.ts";
-import { EXIT_GUARD, guardRefusal } from "../cli/k6-guard.ts";
+import { guardRefusal } from "../cli/k6-guard.ts";
 import { startTarget, type Target } from "../backend/index.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -58,20 +59,20 @@ test("k6 version output: version, major and the xk6-sql extension", () => {
   assert.deepEqual(parseK6Version(xk6), { version: "1.8.1", major: 1, sql: true });
 });
 
-test("npm run load refuses a heavy bundle against a remote host (exit 3)", async () => {
+test("npm run load refuses a heavy bundle against a remote host (exit 77)", async () => {
   const r = await runCli("load.ts", ["race"], { SUPABASE_URL: "https://prod.example.com" });
-  assert.equal(r.code, EXIT_GUARD);
+  assert.equal(r.code, EXIT.REFUSED);
   assert.match(r.stderr, /refusing to run "race" against prod\.example\.com/);
   assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack trace");
 });
 
 test("npm run load without k6 explains how to get it (exit 69)", async () => {
   const r = await runCli("load.ts", ["smoke"], {});
-  assert.equal(r.code, EXIT_K6_MISSING);
+  assert.equal(r.code, EXIT.MISSING_TOOL);
   assert.match(r.stderr, /k6 is not installed/);
   assert.ok(r.stderr.includes(XK6_BUILD_LINE));
   const allowed = await runCli("load.ts", ["stress"], { SUPABASE_URL: "https://staging.example.com", LOAD_ALLOW_HOSTS: "staging.example.com" });
-  assert.equal(allowed.code, EXIT_K6_MISSING, "an allowed host passes the guard and reaches the k6 lookup");
+  assert.equal(allowed.code, EXIT.MISSING_TOOL, "an allowed host passes the guard and reaches the k6 lookup");
 });
 
 test("npm run load with a bad bundle name lists the bundles (exit 2)", async () => {
@@ -133,12 +134,12 @@ test("npm run verify: a clean event passes, a corrupted one fails with the viola
   assert.match(broken.stdout, /RESULT: FAILED/);
 });
 
-test("npm run verify rejects a bad --event (exit 2) and reports an unknown one (exit 1)", async () => {
+test("npm run verify rejects a bad --event (exit 2) and reports an unknown one (exit 70)", async () => {
   const env = { SUPABASE_URL: target.url, SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey };
   const bad = await runCli("verify.ts", ["--event", "nope"], env);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--event must be the event's uuid/);
   const unknown = await runCli("verify.ts", ["--event", "00000000-0000-4000-8000-000000000000"], env);
-  assert.equal(unknown.code, 1);
+  assert.equal(unknown.code, EXIT.ERROR);
   assert.match(unknown.stderr, /load_test_(invariants|capacity) failed/);
 });

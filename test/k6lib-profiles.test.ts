@@ -42,7 +42,7 @@ test("durations parse and format both ways", () => {
   assert.throws(() => parseDuration(""), /not a duration/);
 });
 
-test("scale math: proportional, never below 1 VU or 1 s, zero targets stay zero", () => {
+test("scale math: proportional, never below 1 VU or 1 s, a stage of 0 VUs stays at 0", () => {
   assert.equal(scaleCount(500, 0.1), 50);
   assert.equal(scaleCount(10, 0.01), 1);
   assert.equal(scaleCount(0, 0.5), 0);

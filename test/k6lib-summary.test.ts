@@ -127,7 +127,7 @@ test("text summary: HTTP, reservations, taxonomy, capacity, invariants, threshol
   assert.match(text, /✅ no_duplicate_tickets/);
   assert.match(text, /❌ oversell_detected count==0/);
   assert.match(text, /✅ reserve_latency p\(50\)<300/);
-  assert.doesNotMatch(text, /count>=0/, "tracking entries are not shown as targets");
+  assert.doesNotMatch(text, /count>=0/, "tracking entries are not shown as goals");
   assert.match(text, /RESULT: FAILED \(3 thresholds crossed\)/);
   assert.match(text, /event 0b6c4f7e-1d2a-4c3b-8e9f-0a1b2c3d4e5f/);
 });

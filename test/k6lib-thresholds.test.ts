@@ -1,5 +1,5 @@
 // thresholds.json must be checked at build time with messages naming the bad entry, and each bundle's
-// k6 thresholds must carry the targets, the always-on zero counts, one entry per invariant and per
+// k6 thresholds must carry the goals, the always-on zero counts, one entry per invariant and per
 // taxonomy code (so they reach handleSummary).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -25,9 +25,9 @@ test("the shipped thresholds.json is valid and judges every bundle", () => {
 test("bad entries are named with their path and a fix", () => {
   const problems = validateThresholds(
     withChange((f) => {
-      f.targets.no_contention!.reserve_latency = ["p99<500"];
-      f.targets.no_contention!.reserve_failures = ["p(95)<3"];
-      f.targets.no_contention!.not_a_metric = ["count<1"];
+      f.goals.no_contention!.reserve_latency = ["p99<500"];
+      f.goals.no_contention!.reserve_failures = ["p(95)<3"];
+      f.goals.no_contention!.not_a_metric = ["count<1"];
       f.always["oversell_detected"] = [];
       f.bundles.race = "nowhere";
       delete f.bundles.smoke;
@@ -35,15 +35,15 @@ test("bad entries are named with their path and a fix", () => {
     }),
   );
   const joined = problems.join("\n");
-  assert.match(joined, /targets\.no_contention\["reserve_latency"\]\[0\]: "p99<500" is not a k6 threshold expression; write e\.g\. "p\(99\)<500"/);
-  assert.match(joined, /targets\.no_contention\["reserve_failures"\]\[0\]: "p\(95\)" does not apply to reserve_failures \(a rate metric\)/);
-  assert.match(joined, /targets\.no_contention\["not_a_metric"\]: unknown metric/);
+  assert.match(joined, /goals\.no_contention\["reserve_latency"\]\[0\]: "p99<500" is not a k6 threshold expression; write e\.g\. "p\(99\)<500"/);
+  assert.match(joined, /goals\.no_contention\["reserve_failures"\]\[0\]: "p\(95\)" does not apply to reserve_failures \(a rate metric\)/);
+  assert.match(joined, /goals\.no_contention\["not_a_metric"\]: unknown metric/);
   assert.match(joined, /always\["oversell_detected"\]: must be a non-empty list/);
   assert.match(joined, /bundles\.race: "nowhere" is not a group/);
   assert.match(joined, /bundles\.smoke: missing/);
   assert.match(joined, /bundles\.bogus: no such bundle/);
   assert.equal(problems.length, 7);
-  assert.deepEqual(validateThresholds([]), ["thresholds.json: must be a JSON object with targets, always and bundles"]);
+  assert.deepEqual(validateThresholds([]), ["thresholds.json: must be a JSON object with goals, always and bundles"]);
 });
 
 test("object entries with abortOnFail and tagged metrics are accepted", () => {
@@ -59,7 +59,7 @@ test("object entries with abortOnFail and tagged metrics are accepted", () => {
 
 test("a bundle's thresholds: its group, always, taxonomy tracking and one per teardown check", () => {
   const race = buildThresholds(file, "race");
-  assert.deepEqual(race.reserve_latency, file.targets.high_contention!.reserve_latency);
+  assert.deepEqual(race.reserve_latency, file.goals.high_contention!.reserve_latency);
   assert.deepEqual(race.oversell_detected, ["count==0"]);
   assert.deepEqual(race["reserve_errors{code:23514}"], ["count==0"], "always wins over tracking");
   assert.deepEqual(race["reserve_errors{code:40001}"], [TRACKING_EXPRESSION]);

@@ -1,13 +1,15 @@
 // `npm run race` as users call it: bad flags are named (exit 2), a missing pgbench gives the install hint
-// (exit 3, no stack trace), and live short runs produce the verdict table, the JSON file and an exit
+// (exit 69, no stack trace), and live short runs produce the verdict table, the JSON file and an exit
 // code that matches the verdicts, on the private embedded database and on DATABASE_URL.
 import assert from "node:assert/strict";
 import { readFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { parseRaceOptions, effectiveThreads } from "../race-lab/race-options.ts";
+import { parseRaceOptions } from "../cli/race-options.ts";
+import { effectiveThreads } from "../race-lab/workload.ts";
 import { UsageError } from "../cli/cli-kit.ts";
+import { EXIT } from "../cli/exit-codes.ts";
 import type { CompareResult } from "../race-lab/race-compare.ts";
 import type { RaceLabResult } from "../race-lab/race-lab.ts";
 import { runCli, startLabServer, type LabServer } from "./support/race-lab.ts";
@@ -51,27 +53,41 @@ test("bad flags name the flag and the fix", () => {
   for (const [argv, message] of cases) assert.throws(() => parseRaceOptions(argv), (e: unknown) => e instanceof UsageError && message.test(e.message));
 });
 
-test("the CLI exits 2 on bad flags, an unknown fault, or a fault aimed at DATABASE_URL without consent", async () => {
+test("the CLI exits 2 on bad flags or an unknown fault, and 77 on a fault aimed at DATABASE_URL without consent", async () => {
   const bad = await runCli("race", ["--tickets", "-5"]);
-  assert.equal(bad.code, 2);
+  assert.equal(bad.code, EXIT.USAGE);
   assert.match(bad.stderr, /--tickets/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /, "no stack trace");
 
   const unknown = await runCli("race", ["--fault", "nope"]);
-  assert.equal(unknown.code, 2);
+  assert.equal(unknown.code, EXIT.USAGE);
   assert.match(unknown.stderr, /--fault must be one of check_then_act, /);
 
   const refused = await runCli("race", ["--fault", "lost_update"], { DATABASE_URL: server.db.url });
-  assert.equal(refused.code, 2);
+  assert.equal(refused.code, EXIT.REFUSED);
   assert.match(refused.stderr, /--i-know-this-is-scratch/);
   assert.doesNotMatch(refused.stderr, /postgres:postgres@/, "no password in messages");
 });
 
-test("a missing pgbench gives the install hint and exit 3", async () => {
+test("a missing pgbench gives the install hint and exit 69", async () => {
   const r = await runCli("race", ["--duration", "1"], { PGBENCH: "/nonexistent/pgbench" });
-  assert.equal(r.code, 3);
+  assert.equal(r.code, EXIT.MISSING_TOOL);
   assert.match(r.stderr, /apt-get install -y postgresql-client/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test("a database without the suite's functions exits 78, one that does not answer 75, each with the fix", async () => {
+  // The lab server's own database is never migrated (the tests work on clones of a migrated template).
+  const bare = await runCli("race", ["--duration", "1"], { DATABASE_URL: server.db.url });
+  assert.equal(bare.code, EXIT.NOT_SET_UP, bare.stderr);
+  assert.match(bare.stderr, /lacks load_test_setup.*apply supabase\/migrations/);
+
+  const down = new URL(server.db.url);
+  down.port = "1";
+  const gone = await runCli("race", ["--duration", "1"], { DATABASE_URL: down.href });
+  assert.equal(gone.code, EXIT.UNREACHABLE, gone.stderr);
+  assert.match(gone.stderr, /cannot connect to the database/);
+  assert.doesNotMatch(gone.stderr, /postgres:postgres@|\n\s+at /, "no password, no stack trace");
 });
 
 test("a short READ COMMITTED run on the private embedded database passes every verdict", async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { freePort, openDatabase } from "../backend/database.ts";
+import { EXIT } from "../cli/exit-codes.ts";
 import { startTestTarget, waitFor, withPg, type LoadTestEvent } from "./support/target.ts";
 
 const MAIN = path.resolve("cli/target.ts");
@@ -203,7 +204,7 @@ test("npm run target prints the variables, serves, and stops everything on SIGTE
 
 test("bad configuration exits 2 naming each variable, without a stack trace", async () => {
   const run = await runMain({ TARGET_POOL_SIZE: "lots", TARGET_ISOLATION: "snapshot", TARGET_PORT: "-1", JWT_SECRET: "short", TARGET_LOG_LEVEL: "loud" });
-  assert.equal(run.code, 2);
+  assert.equal(run.code, EXIT.USAGE);
   for (const name of ["TARGET_POOL_SIZE=lots", "TARGET_ISOLATION=snapshot", "TARGET_PORT=-1", "JWT_SECRET:", "TARGET_LOG_LEVEL=loud"]) {
     assert.ok(run.stderr.includes(name), `names ${name}: ${run.stderr}`);
   }
@@ -212,7 +213,7 @@ test("bad configuration exits 2 naming each variable, without a stack trace", as
 
 test("timeouts that contradict each other are refused, naming both variables", async () => {
   const run = await runMain({ TARGET_STATEMENT_TIMEOUT_MS: "3000", TARGET_QUERY_TIMEOUT_MS: "3000" });
-  assert.equal(run.code, 2);
+  assert.equal(run.code, EXIT.USAGE);
   assert.match(run.stderr, /TARGET_STATEMENT_TIMEOUT_MS=3000: must be below TARGET_QUERY_TIMEOUT_MS \(3000\)/);
 });
 
@@ -224,13 +225,13 @@ test("a taken port is refused with a clear message and nothing left running", as
   const dbPort = await freePort();
   try {
     const api = await runMain({ TARGET_PORT: String(taken), TARGET_DB_PORT: String(dbPort), TARGET_DATA_DIR: path.join(dir, "pg") });
-    assert.equal(api.code, 1);
+    assert.equal(api.code, EXIT.ERROR);
     assert.match(api.stderr, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is already in use.*TARGET_PORT`));
     assert.doesNotMatch(api.stderr, /\n\s+at /);
     assert.ok(await portFree(dbPort), "the embedded PostgreSQL started for it was stopped again");
 
     const db = await runMain({ TARGET_PORT: "0", TARGET_DB_PORT: String(taken), TARGET_DATA_DIR: path.join(dir, "pg") });
-    assert.equal(db.code, 1);
+    assert.equal(db.code, EXIT.ERROR);
     assert.match(db.stderr, /TARGET_DB_PORT/);
   } finally {
     blocker.close();
@@ -241,7 +242,7 @@ test("a taken port is refused with a clear message and nothing left running", as
 test("an unreachable DATABASE_URL is named (password masked) with the fix", async () => {
   const port = await freePort();
   const run = await runMain({ TARGET_PORT: "0", DATABASE_URL: `postgresql://postgres:s3cret-pw@127.0.0.1:${port}/postgres` });
-  assert.equal(run.code, 1);
+  assert.equal(run.code, EXIT.UNREACHABLE);
   assert.match(run.stderr, /cannot reach the database in DATABASE_URL \(postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
   assert.match(run.stderr, /unset DATABASE_URL/);
   assert.doesNotMatch(run.stderr + run.stdout, /s3cret-pw|\n\s+at /);

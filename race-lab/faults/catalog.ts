@@ -8,7 +8,7 @@ import pg from "pg";
 import type { BundleName } from "../../lib/bundles.ts";
 import type { InvariantName } from "../../lib/invariants.ts";
 import type { LabCheckName } from "../verdicts.ts";
-import { DEFAULT_WORKLOAD, type Workload } from "../race-options.ts";
+import { DEFAULT_WORKLOAD, type Workload } from "../workload.ts";
 
 export const FAULTS_DIR = fileURLToPath(new URL("./", import.meta.url));
 
@@ -205,7 +205,7 @@ export const FAULTS: readonly Fault[] = [
     workload: short({ script: "reserve", durationSeconds: 5 }),
     // The race judges latency under contention. Over HTTP a sold-out tier answers before try_reserve is
     // called, so the hot tier here has seats enough for every reserve: 4 VUs on it wait ~1 s per reserve
-    // (the p50 target is 300 ms).
+    // (the p50 goal is 300 ms).
     k6: {
       bundle: "race", env: { ...QUIET, SALE_OPENS_IN: "0", TICKETS_PER_TIER: "100000" }, vus: 4, duration: "3s",
       reached: { metric: "reserve_latency", atLeast: 8 }, expect: "reserve_latency",

@@ -1,31 +1,8 @@
 // What `npm run race` was asked to do, checked before anything starts: every flag has a range, and a
-// wrong one is named with its fix (exit 2). Defaults are the load-testing guide's pgbench defaults.
-import { availableParallelism } from "node:os";
-import { choiceFlag, intFlag, parseFlags, UsageError } from "../cli/cli-kit.ts";
-
-export const SCRIPTS = ["reserve", "serializable", "mix"] as const;
-export const ISOLATIONS = ["read_committed", "repeatable_read", "serializable"] as const;
-export type ScriptName = (typeof SCRIPTS)[number];
-export type Isolation = (typeof ISOLATIONS)[number];
-
-/** The shape of one lab run; the fault catalog describes its workloads in the same terms. */
-export interface Workload {
-  script: ScriptName;
-  isolation: Isolation;
-  tickets: number;
-  tiers: number;
-  clients: number;
-  threads: number;
-  durationSeconds: number;
-  maxTries: number;
-  /** Event-wide cap across tiers (events.capacity); null: each tier only answers to itself. */
-  capacity: number | null;
-  holdSeconds: number;
-  /** Size of the shared session pool; 0 gives every transaction its own session. */
-  sessions: number;
-  /** Inventory buckets asked for per tier (load_test_setup sizes them down to 10 seats each); 1: the guide's single row. */
-  buckets: number;
-}
+// wrong one is named with its fix (exit 2).
+import { ISOLATIONS, type Isolation } from "../backend/config.ts";
+import { DEFAULT_WORKLOAD, SCRIPTS, type Workload } from "../race-lab/workload.ts";
+import { choiceFlag, intFlag, parseFlags, UsageError } from "./cli-kit.ts";
 
 export interface RaceOptions {
   workload: Workload;
@@ -42,21 +19,6 @@ export const RACE_USAGE = `usage: npm run race -- [--clients 50] [--threads 10] 
                        [--capacity N] [--hold-seconds 600] [--sessions 0] [--max-tries 5] [--buckets 1]
                        [--compare] [--fault NAME [--i-know-this-is-scratch]] [--json FILE]
 Runs against DATABASE_URL, or a private embedded PostgreSQL when it is unset. See docs/race-lab.md.`;
-
-export const DEFAULT_WORKLOAD: Workload = {
-  script: "reserve",
-  isolation: "read_committed",
-  tickets: 10,
-  tiers: 1,
-  clients: 50,
-  threads: 10,
-  durationSeconds: 30,
-  maxTries: 5,
-  capacity: null,
-  holdSeconds: 600,
-  sessions: 0,
-  buckets: 1,
-};
 
 /** What --compare spreads each tier over unless --buckets says otherwise: under 5 % 40001 at 50 clients. */
 export const COMPARE_BUCKETS = 1024;
@@ -80,11 +42,6 @@ const FLAGS = {
   json: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
-
-/** pgbench threads beyond the cores only add context switches; clients must cover every thread. */
-export function effectiveThreads(requested: number, clients: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.min(requested, cores, clients));
-}
 
 export function parseRaceOptions(argv: string[], base: Workload = DEFAULT_WORKLOAD): RaceOptions {
   const v = parseFlags(argv, FLAGS, RACE_USAGE);
