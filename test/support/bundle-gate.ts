@@ -5,7 +5,7 @@
 // optional chaining or async iteration. It may `require()` only k6 modules of its flavour, at the top
 // level (k6 v0.49 unsets `require` after init), use no global k6 lacks, stay under the size cap, and a
 // dist/sql bundle must open with the "use k6 with k6/x/sql" directives that k6 >= 1.2 reads from the
-// file's first statements. Used by test/syntax-gate.test.ts and, for the parse step, by the runner.
+// file's first statements. Used by test/syntax-gate.test.ts and, to load a script as k6 does, by the k6 doubles.
 import { Buffer } from "node:buffer";
 import { parse, type Node } from "acorn";
 
@@ -13,7 +13,7 @@ export type Flavour = "plain" | "sql";
 
 export const MAX_BUNDLE_BYTES = 300 * 1024;
 
-/** Free globals that are ReferenceErrors (or unusable) inside k6 v0.49 (shared/k6-runtime.md). */
+/** Free globals that are ReferenceErrors (or unusable) inside k6 v0.49, as measured with a real k6 v0.49. */
 export const FORBIDDEN_GLOBALS = [
   "BigInt", "process", "Buffer", "fetch", "URL", "URLSearchParams", "TextEncoder", "TextDecoder",
   "structuredClone", "Intl", "btoa", "atob", "setTimeout", "setInterval", "crypto",
