@@ -44,12 +44,13 @@ function finish(exitCode: number, data: SummaryData | null = null, filesWritten:
   return proc.exit(exitCode);
 }
 
-/** Merges a VU's report into the run; its exit code when the script failed. */
-function failure(report: Report, stage: string): number | null {
+/** Merges a VU's report into the run and logs what its script threw: the exit code that calls for, if any. */
+function absorb(report: Report, where: string): number | null {
   merge(records, report.records);
-  if (report.aborted !== undefined) log(`level=error msg=${JSON.stringify(`test aborted: ${report.aborted}`)} stage=${stage}`);
-  else if (report.error !== undefined) log(`level=error msg=${JSON.stringify(report.error)} stage=${stage}`);
-  return report.aborted !== undefined ? EXIT.scriptAborted : report.error !== undefined ? EXIT.scriptException : null;
+  if (report.aborted !== undefined) log(`level=error msg=${JSON.stringify(`test aborted: ${report.aborted}`)} ${where}`);
+  else if (report.error !== undefined) log(`level=error msg=${JSON.stringify(report.error)} ${where}`);
+  else return null;
+  return report.aborted !== undefined ? EXIT.scriptAborted : EXIT.scriptException;
 }
 
 /** options.scenarios, or the one k6 makes of the vus/iterations/duration/stages shortcuts (or of the run's flags). */
@@ -57,7 +58,9 @@ function scenariosOf(options: Options): Record<string, Scenario> {
   if (options.scenarios) return options.scenarios;
   const vus = options.vus ?? 1;
   if (options.stages) return { default: { executor: "ramping-vus", startVUs: vus, stages: options.stages } };
-  if (options.duration !== undefined && options.iterations === undefined) return { default: { executor: "constant-vus", vus, duration: options.duration } };
+  if (options.duration !== undefined && options.iterations === undefined) {
+    return { default: { executor: "constant-vus", vus, duration: options.duration } };
+  }
   return { default: { executor: "shared-iterations", vus, iterations: options.iterations ?? 1, maxDuration: options.duration } };
 }
 
@@ -68,15 +71,16 @@ try {
   log(`level=error msg="SyntaxError: ${(err as Error).message}" hint="script exception"`);
   finish(EXIT.scriptException);
 }
-// Node gives a worker thread no TypeScript loader: the VU runs vu.ts bundled into one file.
+// Node gives a worker thread no TypeScript loader: a VU runs vu.ts bundled into one file.
 const vuEntry = path.join(path.dirname(config.resultPath), "vu.mjs");
-await build({ entryPoints: [path.join(import.meta.dirname, "vu.ts")], bundle: true, platform: "node", format: "esm", outfile: vuEntry, logLevel: "warning" });
+const vuSource = path.join(import.meta.dirname, "vu.ts");
+await build({ entryPoints: [vuSource], bundle: true, platform: "node", format: "esm", outfile: vuEntry, logLevel: "warning" });
 
 const vu0 = new VuThread(vuEntry, { vu: 0, config, scenarios: [] });
-const init0 = await vu0.next;
-const initCode = failure(init0, "init");
+const init = await vu0.next;
+const initCode = absorb(init, "stage=init");
 if (initCode !== null) finish(initCode);
-const { options, functions } = init0.value as { options: Options; functions: string[] };
+const { options, functions } = init.value as { options: Options; functions: string[] };
 let thresholds: Threshold[] = [];
 try {
   thresholds = parseThresholds(options.thresholds, records.metrics);
@@ -95,10 +99,11 @@ for (const plan of plans) {
 }
 
 // k6 gives every scenario VUs of its own, numbered across the run, and inits them all before setup().
-const vuCounts = specs.map(([, sc]) => vusNeeded(sc));
-const threads = Array.from({ length: vuCounts.reduce((a, b) => a + b, 0) }, (_, i) => new VuThread(vuEntry, { vu: i + 1, config, scenarios: plans, options }));
+let lastVu = 0;
+const vusOf = specs.map(([, sc]) => Array.from({ length: vusNeeded(sc) }, () => ++lastVu));
+const threads = vusOf.flat().map((vu) => new VuThread(vuEntry, { vu, config, scenarios: plans, options }));
 for (const report of await Promise.all(threads.map((t) => t.next))) {
-  const code = failure(report, "init");
+  const code = absorb(report, "stage=init");
   if (code !== null) finish(code);
 }
 
@@ -106,47 +111,40 @@ for (const report of await Promise.all(threads.map((t) => t.next))) {
 const started = Date.now();
 const elapsed = () => Date.now() - started;
 const setup = await vu0.ask({ do: "setup" });
-const setupCode = failure(setup, "setup");
+const setupCode = absorb(setup, "stage=setup");
 let exitCode: number = setupCode ?? EXIT.ok;
 const setupJson = (setup.value as string | null | undefined) ?? null;
 
-// 3. The scenarios, concurrently, each from its startTime, on its own VUs.
+// 3. The scenarios, concurrently, each from its startTime, on its own VUs, until one stops the run.
 if (setupCode === null) {
   for (const t of threads) t.setupJson = setupJson;
-  let aborted = false;
+  let stopped = false;
+  const stop = (code: number) => {
+    if (!stopped) exitCode = code;
+    stopped = true;
+  };
   const aborting = thresholds.filter((t) => t.abortOnFail);
   const iterate = async (vu: number, scenario: number, iteration: number) => {
     const thread = threads[vu - 1]!;
     const report = await thread.ask({ do: "iterate", scenario, iteration, data: thread.setupJson });
     thread.setupJson = undefined;
-    merge(records, report.records);
-    if (report.crashed) {
-      log(`level=error msg=${JSON.stringify(report.error)}`);
-      exitCode = EXIT.scriptException;
-      aborted = true;
-    } else if (report.aborted !== undefined && !aborted) {
-      log(`level=error msg=${JSON.stringify(`test aborted: ${report.aborted}`)}`);
-      exitCode = EXIT.scriptAborted;
-      aborted = true;
-    } else if (report.error !== undefined) {
-      iterationErrors.push(`${plans[scenario]!.name} vu=${vu}: ${report.error}`);
-      log(`level=error msg=${JSON.stringify(report.error)} scenario=${plans[scenario]!.name} source=stacktrace`);
-    }
-    if (!aborted && aborting.some((t) => !passes(t, records, elapsed()))) {
+    const { name } = plans[scenario]!;
+    const code = absorb(report, `scenario=${name} source=stacktrace`);
+    // k6 logs an iteration's exception and goes on; a crashed thread is a fault of the doubles.
+    if (code === EXIT.scriptException && !report.crashed) iterationErrors.push(`${name} vu=${vu}: ${report.error}`);
+    else if (code !== null) stop(code);
+    if (!stopped && aborting.some((t) => !passes(t, records, elapsed()))) {
       log(`level=error msg="thresholds on metrics have been crossed; aborting the test (abortOnFail)"`);
-      exitCode = EXIT.thresholds;
-      aborted = true;
+      stop(EXIT.thresholds);
     }
   };
-  let firstVu = 1;
   try {
     await Promise.all(
       specs.map(async ([name, sc], index) => {
-        const vus = Array.from({ length: vuCounts[index]! }, (_, i) => firstVu + i);
-        firstVu += vus.length;
+        const vus = vusOf[index]!;
         await wait(durationMs(sc.startTime, 0));
         const dropped = () => void records.metrics.dropped_iterations!.samples.push({ value: 1, tags: { scenario: name } });
-        await runExecutor({ vus, run: (vu, iteration) => iterate(vu, index, iteration), stopped: () => aborted, dropped }, sc);
+        await runExecutor({ vus, run: (vu, iteration) => iterate(vu, index, iteration), stopped: () => stopped, dropped }, sc);
       }),
     );
   } catch (err) {
@@ -154,7 +152,7 @@ if (setupCode === null) {
     exitCode = EXIT.invalidConfig;
   }
   // 4. teardown(data) runs after aborts too (k6: "Aborting the test will not prevent the teardown()").
-  const teardownCode = failure(await vu0.ask({ do: "teardown", data: setupJson }), "teardown");
+  const teardownCode = absorb(await vu0.ask({ do: "teardown", data: setupJson }), "stage=teardown");
   if (teardownCode !== null && (exitCode === EXIT.ok || exitCode === EXIT.thresholds)) exitCode = teardownCode;
 }
 
@@ -179,15 +177,16 @@ const filesWritten: string[] = [];
 const problems: string[] = [];
 for (const [file, value] of Object.entries(out)) {
   const content = value instanceof ArrayBuffer ? Buffer.from(value) : String(value);
-  if (file === "stdout" || file === "stderr") proc[file].write(content);
-  else {
-    try {
-      writeFileSync(file, content);
-      filesWritten.push(file);
-    } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (err as Error).message;
-      problems.push(`could not open '${file}': open ${file}: ${reason}`);
-    }
+  if (file === "stdout" || file === "stderr") {
+    proc[file].write(content);
+    continue;
+  }
+  try {
+    writeFileSync(file, content);
+    filesWritten.push(file);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (err as Error).message;
+    problems.push(`could not open '${file}': open ${file}: ${reason}`);
   }
 }
 if (problems.length > 0) summaryError = `Could not save some summary information:\n\t- ${problems.join("\n\t- ")}`;

@@ -14,13 +14,16 @@ function encode(digest: Buffer, encoding: string): string | ArrayBuffer {
 }
 
 export const crypto = {
-  hmac: (alg: string, secret: Input, data: Input, encoding: string) => encode(createHmac(alg, bytes(secret)).update(bytes(data)).digest(), encoding),
+  hmac: (alg: string, secret: Input, data: Input, encoding: string) =>
+    encode(createHmac(alg, bytes(secret)).update(bytes(data)).digest(), encoding),
   sha256: (data: Input, encoding: string) => encode(createHash("sha256").update(bytes(data)).digest(), encoding),
   randomBytes: (size: number) => arrayBuffer(nodeRandomBytes(size)),
 };
 
 /** k6's alphabets: std and url are padded, rawstd and rawurl are not. */
-const ALPHABETS: Record<string, [BufferEncoding, boolean]> = { std: ["base64", true], rawstd: ["base64", false], url: ["base64url", true], rawurl: ["base64url", false] };
+const ALPHABETS: Record<string, [BufferEncoding, boolean]> = {
+  std: ["base64", true], rawstd: ["base64", false], url: ["base64url", true], rawurl: ["base64url", false],
+};
 
 function alphabet(name = "std"): [BufferEncoding, boolean] {
   const found = ALPHABETS[name || "std"];

@@ -1,8 +1,6 @@
-// k6's executors, in real time, run by the child's main thread: each decides when which of its VUs starts an
-// iteration (shared-iterations, constant-vus, ramping-vus, constant-arrival-rate, ramping-arrival-rate: the ones
-// the suite uses), as k6 documents them. Durations are the script's own (a profile shortened with LOAD_SCALE is
-// shortened in the script, as under k6). An iteration still running at the end is waited for (k6 would interrupt
-// it after gracefulStop). An arrival whose VUs are all busy is dropped and counted in dropped_iterations, as in k6.
+// k6's executors that the suite uses, in real time, as k6 documents them: each decides when which of its VUs starts
+// an iteration. An iteration still running at the end is waited for (k6 would interrupt it after gracefulStop); an
+// arrival that finds every VU busy is dropped and counted in dropped_iterations, as in k6.
 import { setTimeout as wait } from "node:timers/promises";
 import type { Scenario, Stage as K6Stage } from "k6/options";
 
@@ -27,10 +25,7 @@ export function durationMs(value: unknown, fallback?: number): number {
   return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
 }
 
-interface Stage {
-  durationMs: number;
-  target: number;
-}
+type Stage = { durationMs: number; target: number };
 
 const stagesOf = (stages: K6Stage[]): Stage[] => stages.map((s) => ({ durationMs: durationMs(s.duration), target: s.target }));
 
@@ -46,16 +41,14 @@ function ramp(start: number, stages: Stage[], t: number): number {
   return from;
 }
 
-/** Iterations due by t ms under a ramping rate (per ms): the integral of the ramp. */
+/** Iterations due by t ms under a ramping rate (per ms): the integral of the ramp, one trapezoid per stage. */
 function arrivals(start: number, stages: Stage[], t: number): number {
-  let from = start;
   let at = 0;
   let total = 0;
   for (const s of stages) {
     const span = Math.min(s.durationMs, Math.max(0, t - at));
-    total += span * (from + (from + ((s.target - from) * span) / s.durationMs)) / 2;
+    total += (span * (ramp(start, stages, at) + ramp(start, stages, at + span))) / 2;
     at += s.durationMs;
-    from = s.target;
   }
   return total;
 }
@@ -68,8 +61,6 @@ export function vusNeeded(sc: Scenario): number {
     case "constant-arrival-rate":
     case "ramping-arrival-rate":
       return sc.maxVUs ?? sc.preAllocatedVUs;
-    case "externally-controlled":
-      return sc.maxVUs ?? sc.vus ?? 1;
     default:
       return sc.vus ?? 1;
   }

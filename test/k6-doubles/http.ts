@@ -1,7 +1,6 @@
 // Double of `k6/http`: synchronous requests (the VU blocks while the main thread does them: io.ts) that
-// answer k6's Response (status 0 with error and error_code instead of an exception, canonical header
-// names, res.json() that throws on a body that is no JSON) and record http_reqs, http_req_duration and
-// http_req_failed with k6's tags (name, method, url, status, expected_response, error_code).
+// answer k6's Response (res.json() throws on a body that is no JSON) and record http_reqs, http_req_duration
+// and http_req_failed with k6's tags (name, method, url, status, expected_response, error_code).
 import { durationMs } from "./executors.ts";
 import type { HttpResult, HttpSpec } from "./io.ts";
 import { call, emit, sampleTags, state, userTags } from "./runtime.ts";
@@ -9,12 +8,7 @@ import type { Tags } from "./summary.ts";
 
 type Status = number | { min: number; max: number };
 type Callback = { statuses: Status[] } | null;
-interface Params {
-  headers?: Record<string, unknown>;
-  tags?: Record<string, unknown>;
-  timeout?: string | number;
-  responseCallback?: Callback;
-}
+type Params = { headers?: Record<string, unknown>; tags?: Record<string, unknown>; timeout?: string | number; responseCallback?: Callback };
 type Request = [method: string, url: string, body?: string | null, params?: Params];
 type BatchItem = string | Request | { method?: string; url: string; body?: string | null; params?: Params };
 
@@ -22,21 +16,10 @@ const expectedStatuses = (...statuses: Status[]): Callback => ({ statuses });
 /** k6's default: a 4xx or 5xx answer is an http_req_failed. */
 const DEFAULT_CALLBACK = expectedStatuses({ min: 200, max: 399 });
 
-/** Go's textproto form of a header name, which k6 answers with: "content-type" → "Content-Type". */
-const canonical = (name: string) => name.toLowerCase().replace(/(^|-)[a-z]/g, (c) => c.toUpperCase());
-
-function response(spec: HttpSpec, r: HttpResult) {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of r.headers) headers[canonical(name)] = headers[canonical(name)] === undefined ? value : `${headers[canonical(name)]}, ${value}`;
+function response(url: string, r: HttpResult) {
   return {
-    status: r.status,
-    proto: r.proto,
-    headers,
-    body: r.errorCode === 0 ? r.body : null,
-    url: spec.url,
-    error: r.error,
-    error_code: r.errorCode,
-    timings: r.timings,
+    ...r,
+    url,
     json(): unknown {
       if (!this.body) throw new Error("cannot parse json due to an error at line 1, character 1 , error: unexpected end of JSON input");
       try {
@@ -51,7 +34,9 @@ function response(spec: HttpSpec, r: HttpResult) {
 function send(requests: Request[], limits = { total: 0, perHost: 0 }) {
   if (state.stage === "init") throw new Error("making HTTP requests in the init context is not supported");
   const prepared = requests.map(([method, url, body, params = {}]) => {
-    if (body !== undefined && body !== null && typeof body !== "string") throw new TypeError("the k6/http double sends string bodies only");
+    if (body !== undefined && body !== null && typeof body !== "string") {
+      throw new TypeError("the k6/http double sends string bodies only");
+    }
     const headers: Record<string, string> = { "User-Agent": "k6/0.49.0 (https://k6.io/)" };
     for (const [k, v] of Object.entries(params.headers ?? {})) headers[k] = String(v);
     const spec: HttpSpec = { method, url: String(url), headers, body: body ?? null, timeoutMs: durationMs(params.timeout ?? "60s") };
@@ -62,13 +47,13 @@ function send(requests: Request[], limits = { total: 0, perHost: 0 }) {
   return results.map((r, i) => {
     const { spec, callback } = prepared[i]!;
     const tags: Tags = { ...prepared[i]!.tags, status: String(r.status), proto: r.proto };
-    if (r.errorCode !== 0) Object.assign(tags, { error: r.error, error_code: String(r.errorCode) });
+    if (r.error_code !== 0) Object.assign(tags, { error: r.error, error_code: String(r.error_code) });
     const expected = callback?.statuses.some((s) => (typeof s === "number" ? s === r.status : r.status >= s.min && r.status <= s.max));
     if (callback) tags.expected_response = String(expected);
     emit("http_reqs", 1, tags);
     emit("http_req_duration", r.timings.duration, tags);
     if (callback) emit("http_req_failed", expected ? 0 : 1, tags);
-    return response(spec, r);
+    return response(spec.url, r);
   });
 }
 

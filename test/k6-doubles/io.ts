@@ -1,26 +1,22 @@
 // A VU's HTTP and SQL, done by the run's main thread while the VU's thread blocks (runtime.ts call()):
-// node:http with keep-alive connections of the VU's own, as k6 gives each VU its own transport, and
-// k6's error codes for what a loopback run meets; `pg` with every value as raw text, so that sql.ts can
-// decode it as lib/pq does, and lib/pq's default sslmode=require.
+// node:http with keep-alive connections of the VU's own, as k6 gives each VU its own transport, answering
+// k6's Response fields (status 0 with error and error_code instead of an exception, canonical header names);
+// `pg` with every value as raw text, so that sql.ts can decode it as lib/pq does, and lib/pq's default sslmode=require.
 import { Buffer } from "node:buffer";
 import http from "node:http";
 import pg from "pg";
 
-export interface HttpSpec {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string | null;
-  timeoutMs: number;
-}
+export type HttpSpec = { method: string; url: string; headers: Record<string, string>; body: string | null; timeoutMs: number };
 
+/** k6's Response fields that the main thread fills in. */
 export interface HttpResult {
   status: number;
   proto: string;
-  headers: [string, string][];
-  body: string;
+  headers: Record<string, string>;
+  /** null after an error, as in k6. */
+  body: string | null;
   error: string;
-  errorCode: number;
+  error_code: number;
   /** k6's duration is sending + waiting + receiving: connecting comes before it. */
   timings: { connecting: number; sending: number; waiting: number; receiving: number; duration: number };
 }
@@ -39,6 +35,9 @@ const ERRORS: Record<string, [string, number]> = {
   TIMEOUT: ["request timeout", 1050],
 };
 
+/** Go's textproto form of a header name, which k6 answers with: "content-type" → "Content-Type". */
+const canonical = (name: string) => name.toLowerCase().replace(/(^|-)[a-z]/g, (c) => c.toUpperCase());
+
 function send(agent: http.Agent, spec: HttpSpec): Promise<HttpResult> {
   return new Promise((resolve) => {
     const t = { start: performance.now(), connected: 0, sent: 0, firstByte: 0 };
@@ -46,11 +45,12 @@ function send(agent: http.Agent, spec: HttpSpec): Promise<HttpResult> {
       const from = t.connected || t.start;
       const firstByte = t.firstByte || end;
       const sent = Math.min(t.sent || from, firstByte);
-      return { connecting: from - t.start, sending: sent - from, waiting: firstByte - sent, receiving: end - firstByte, duration: end - from };
+      const [connecting, sending, waiting, receiving] = [from - t.start, sent - from, firstByte - sent, end - firstByte];
+      return { connecting, sending, waiting, receiving, duration: end - from };
     };
     const fail = (code: string, message: string) => {
-      const [error, errorCode] = ERRORS[code] ?? [message, 1000];
-      resolve({ status: 0, proto: "", headers: [], body: "", error, errorCode, timings: timings(performance.now()) });
+      const [error, error_code] = ERRORS[code] ?? [message, 1000];
+      resolve({ status: 0, proto: "", headers: {}, body: null, error, error_code, timings: timings(performance.now()) });
     };
     let req: http.ClientRequest;
     try {
@@ -72,10 +72,13 @@ function send(agent: http.Agent, spec: HttpSpec): Promise<HttpResult> {
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         clearTimeout(timer);
-        const headers: [string, string][] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
-        const body = Buffer.concat(chunks).toString("utf8");
-        resolve({ status: res.statusCode ?? 0, proto: `HTTP/${res.httpVersion}`, headers, body, error: "", errorCode: 0, timings: timings(performance.now()) });
+        const headers: Record<string, string> = {};
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          const name = canonical(res.rawHeaders[i]!);
+          headers[name] = headers[name] === undefined ? res.rawHeaders[i + 1]! : `${headers[name]}, ${res.rawHeaders[i + 1]}`;
+        }
+        const [status, proto, body] = [res.statusCode ?? 0, `HTTP/${res.httpVersion}`, Buffer.concat(chunks).toString("utf8")];
+        resolve({ status, proto, headers, body, error: "", error_code: 0, timings: timings(performance.now()) });
       });
     });
     req.end(spec.body ?? undefined);
@@ -88,7 +91,8 @@ async function batch(agent: http.Agent, specs: HttpSpec[], limits: { total: numb
   let inFlight = 0;
   let freed: (() => void)[] = [];
   const hostOf = (url: string) => /^\w+:\/\/([^/?#]*)/.exec(url)?.[1] ?? "";
-  const room = (host: string) => (!limits.total || inFlight < limits.total) && (!limits.perHost || (perHost.get(host) ?? 0) < limits.perHost);
+  const under = (n: number, cap: number) => !cap || n < cap;
+  const room = (host: string) => under(inFlight, limits.total) && under(perHost.get(host) ?? 0, limits.perHost);
   return Promise.all(
     specs.map(async (spec) => {
       const host = hostOf(spec.url);
@@ -111,7 +115,8 @@ function pqOptions(url: string): pg.ClientConfig {
   const parsed = new URL(url);
   const mode = parsed.searchParams.get("sslmode") ?? "require";
   parsed.searchParams.delete("sslmode");
-  return { connectionString: parsed.toString(), ssl: ["disable", "allow", "prefer"].includes(mode) ? false : { rejectUnauthorized: false } };
+  const ssl = ["disable", "allow", "prefer"].includes(mode) ? false : { rejectUnauthorized: false };
+  return { connectionString: parsed.toString(), ssl };
 }
 
 const RAW_TEXT = { getTypeParser: () => (text: string) => text };

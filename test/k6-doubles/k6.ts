@@ -22,7 +22,9 @@ function check(value: unknown, sets: Record<string, unknown>, tags?: Record<stri
 
 function group<T>(name: string, fn: () => T): T {
   notInInit("using group()");
-  if (name === "" || name.includes("::")) throw new Error(`group and check names may not be empty nor contain '::' (got ${JSON.stringify(name)})`);
+  if (name === "" || name.includes("::")) {
+    throw new Error(`group and check names may not be empty nor contain '::' (got ${JSON.stringify(name)})`);
+  }
   state.groups.push(name);
   noteGroup(groupPath());
   try {

@@ -1,7 +1,6 @@
-// One VU thread's k6 runtime, shared by its module doubles: the stage, VU, scenario and iteration that
-// run, the group stack, what was recorded since the last report to the main thread, and the blocking
-// call to that thread, which does the VU's HTTP and SQL the way k6's Go code does them for a VU whose
-// JavaScript waits (a k6 VU's http.post() and db.query() are synchronous).
+// One VU thread's k6 runtime, shared by its module doubles: what runs (stage, VU, scenario, iteration, groups),
+// what was recorded since the last report, and the blocking call to the main thread, which does the VU's HTTP
+// and SQL as k6's Go code does while the VU's JavaScript waits (http.post() and db.query() are synchronous).
 import type { Options } from "k6/options";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { BUILTIN_METRICS, type MetricKind } from "../../lib/metric-names.ts";
@@ -36,7 +35,9 @@ export function sampleTags(extra: Tags = {}): Tags {
 export function userTags(raw: Record<string, unknown> | undefined): Tags {
   const tags: Tags = {};
   for (const [k, v] of Object.entries(raw ?? {})) {
-    if (!["string", "number", "boolean"].includes(typeof v)) throw new TypeError(`invalid value for metric tag "${k}": the value must be a string, number or boolean`);
+    if (!["string", "number", "boolean"].includes(typeof v)) {
+      throw new TypeError(`invalid value for metric tag "${k}": the value must be a string, number or boolean`);
+    }
     tags[k] = String(v);
   }
   return tags;

@@ -1,8 +1,8 @@
 // Doubles of xk6-sql v1 (`k6/x/sql`: open(driver, url) → query/exec/close, synchronous) and its
-// `k6/x/sql/driver/postgres`, backed by a real PostgreSQL (io.ts). Values come back as lib/pq hands them
-// to JavaScript: bool, integers and floats as such, text as strings, timestamps as opaque Go time objects,
-// and everything else (numeric, uuid, json, jsonb, char(n), SUM() and AVG() ...) as bytes, which reach
-// the script as arrays of numbers: a missing ::text or ::bigint cast in the suite's SQL fails here too.
+// `k6/x/sql/driver/postgres`, on a real PostgreSQL (io.ts). Values come back as lib/pq hands them to JavaScript:
+// bool, integers and floats as such, text as strings, timestamps as opaque Go time objects, and everything else
+// (numeric, uuid, json, jsonb, char(n), SUM() ...) as bytes, which reach the script as arrays of numbers:
+// a missing ::text or ::bigint cast in the suite's SQL fails here too.
 import { Buffer } from "node:buffer";
 import { call } from "./runtime.ts";
 import type { SqlReply } from "./io.ts";

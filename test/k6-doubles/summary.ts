@@ -1,35 +1,17 @@
-// The run's one metrics registry (every VU's records merged, as k6's single metrics engine sees them) and
-// what k6 makes of it at the end: its sink arithmetic, the thresholds (parsed with lib/thresholds.ts, the
-// project's one parser of k6's grammar; a bad one throws, which k6 answers with exit 104), and the classic
-// handleSummary(data) object of k6 v0.49 through v2.2.
+// The run's one metrics registry (every VU's records merged, as k6's single metrics engine sees them) and what
+// k6 makes of it at the end: its sink arithmetic, the thresholds (parsed by lib/thresholds.ts, the project's one
+// parser of k6's grammar; k6 exits 104 on a bad one) and the handleSummary(data) object of k6 v0.49 through v2.2.
 import { createHash } from "node:crypto";
 import type { Options } from "k6/options";
 import { aggregationApplies, meets, parseExpression, parseMetricKey, type ParsedExpression } from "../../lib/thresholds.ts";
 import type { MetricKind } from "../../lib/metric-names.ts";
 
 export type Tags = Record<string, string>;
-export interface Sample {
-  value: number;
-  tags: Tags;
-}
-export interface Metric {
-  type: MetricKind;
-  contains: "time" | "default";
-  samples: Sample[];
-}
-export interface Check {
-  name: string;
-  group: string;
-  passes: number;
-  fails: number;
-}
+type Sample = { value: number; tags: Tags };
+export type Metric = { type: MetricKind; contains: "time" | "default"; samples: Sample[] };
+type Check = { name: string; group: string; passes: number; fails: number };
 /** What a VU recorded since its last report; merged, the whole run. Checks by path, groups in the order first entered. */
-export interface Records {
-  metrics: Record<string, Metric>;
-  checks: Record<string, Check>;
-  groups: string[];
-  warnings: string[];
-}
+export type Records = { metrics: Record<string, Metric>; checks: Record<string, Check>; groups: string[]; warnings: string[] };
 
 export const emptyRecords = (): Records => ({ metrics: {}, checks: {}, groups: [], warnings: [] });
 
@@ -47,13 +29,7 @@ export function merge(into: Records, from: Records): void {
   into.warnings.push(...from.warnings);
 }
 
-export interface Threshold {
-  metric: string;
-  selector: Tags | null;
-  expression: string;
-  parsed: ParsedExpression;
-  abortOnFail: boolean;
-}
+export type Threshold = { metric: string; selector: Tags | null; expression: string; parsed: ParsedExpression; abortOnFail: boolean };
 
 export function parseThresholds(raw: Options["thresholds"], metrics: Records["metrics"]): Threshold[] {
   return Object.entries(raw ?? {}).flatMap(([key, items]) => {
@@ -66,7 +42,8 @@ export function parseThresholds(raw: Options["thresholds"], metrics: Records["me
       if (!parsed || !aggregationApplies(metric.type, parsed.aggregation)) {
         throw new Error(`invalid threshold defined on ${key}; reason: "${spec.threshold}" is no ${metric.type} metric threshold`);
       }
-      return { metric: parsedKey.metric, selector: parsedKey.tags, expression: spec.threshold, parsed, abortOnFail: spec.abortOnFail === true };
+      const abortOnFail = spec.abortOnFail === true;
+      return { metric: parsedKey.metric, selector: parsedKey.tags, expression: spec.threshold, parsed, abortOnFail };
     });
   });
 }
@@ -90,7 +67,8 @@ function aggregate(type: MetricKind, samples: Sample[], aggregation: string, dur
   const sorted = () => values.sort((a, b) => a - b);
   if (values.length === 0 && aggregation !== "count" && aggregation !== "rate") return 0;
   if (aggregation === "count") return type === "trend" ? values.length : sum;
-  if (aggregation === "rate") return type === "counter" ? (durationMs > 0 ? sum / (durationMs / 1000) : 0) : values.length && values.filter((v) => v !== 0).length / values.length;
+  if (aggregation === "rate" && type === "counter") return durationMs > 0 ? sum / (durationMs / 1000) : 0;
+  if (aggregation === "rate") return values.length && values.filter((v) => v !== 0).length / values.length;
   if (aggregation === "value") return values[values.length - 1]!;
   if (aggregation === "avg") return sum / values.length;
   if (aggregation === "min") return sorted()[0]!;
@@ -110,16 +88,13 @@ export interface SummaryMetric {
   thresholds?: Record<string, { ok: boolean }>;
 }
 
-interface SummaryGroup {
-  name: string;
-  path: string;
-  id: string;
-  groups: SummaryGroup[];
-  checks: { name: string; path: string; id: string; passes: number; fails: number }[];
-}
+type SummaryCheck = { name: string; path: string; id: string; passes: number; fails: number };
+type SummaryGroup = { name: string; path: string; id: string; groups: SummaryGroup[]; checks: SummaryCheck[] };
 
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
-const STATS: Record<MetricKind, string[]> = { counter: ["count", "rate"], gauge: ["value", "min", "max"], rate: ["rate", "passes", "fails"], trend: [] };
+const STATS: Record<MetricKind, string[]> = {
+  counter: ["count", "rate"], gauge: ["value", "min", "max"], rate: ["rate", "passes", "fails"], trend: [],
+};
 
 function values(m: Metric, samples: Sample[], durationMs: number, trendStats: string[]): Record<string, number> {
   const passing = samples.filter((s) => s.value !== 0).length;
@@ -141,7 +116,9 @@ function rootGroup(records: Records): SummaryGroup {
   };
   const root = group("");
   for (const path of records.groups) group(path);
-  for (const [path, c] of Object.entries(records.checks)) group(c.group).checks.push({ name: c.name, path, id: md5(path), passes: c.passes, fails: c.fails });
+  for (const [path, { name, group: parent, passes, fails }] of Object.entries(records.checks)) {
+    group(parent).checks.push({ name, path, id: md5(path), passes, fails });
+  }
   return root;
 }
 

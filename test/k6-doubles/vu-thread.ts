@@ -1,8 +1,8 @@
-// The main thread's end of one VU thread (vu.ts): starts it, does the HTTP and SQL it blocks on (io.ts)
-// and answers its last report with the next command when the run wants one. The thread's first report
-// is its init.
+// The main thread's end of one VU thread (vu.ts): starts it, does the HTTP and SQL it blocks on (io.ts) and
+// answers its last report with the next command when the run wants one. The thread's first report is its init.
 import { Worker } from "node:worker_threads";
 import { vuIo, type IoRequest } from "./io.ts";
+import { emptyRecords } from "./summary.ts";
 import type { Command, Report, VuData } from "./vu.ts";
 
 export class VuThread {
@@ -23,7 +23,7 @@ export class VuThread {
       if ("io" in m) void io(m).then((reply) => this.answer(reply));
       else this.waiter(m);
     });
-    const crashed = (message: string) => this.waiter({ records: { metrics: {}, checks: {}, groups: [], warnings: [] }, error: `VU ${data.vu}: ${message}`, crashed: true });
+    const crashed = (message: string) => this.waiter({ records: emptyRecords(), error: `VU ${data.vu}: ${message}`, crashed: true });
     this.worker.on("error", (err) => crashed(err.message));
     this.worker.on("exit", () => crashed("the thread ended"));
   }

@@ -1,11 +1,9 @@
-// One k6 VU, in a worker thread of its own so that VUs run at the same time as in k6 (VU 0 is the
-// instance k6 reads options from and runs setup, teardown and handleSummary in). The script is loaded
-// as k6 v0.49 loads it: wrapped in `(function(module, exports){ ... })`, without the globals k6 lacks,
-// with k6's console (log lines on stderr) and a global require() that knows only the k6 modules and
-// is gone once init is over. Then the thread does what the main thread (run.ts) says, one command at a
-// time, answering each with a report of what it recorded meanwhile.
+// One k6 VU in a worker thread of its own, so that VUs run at the same time as in k6. The script is loaded as
+// k6 v0.49 loads it: wrapped in `(function(module, exports){ ... })`, without the globals k6 lacks, with a global
+// require() that knows only the k6 modules and is gone once init is over. Then the thread does what child.ts
+// says, one command at a time, answering each with a report of what it recorded meanwhile.
 import { readFileSync } from "node:fs";
-import type { Options } from "k6/options";
+import type { BaseScenario, Options } from "k6/options";
 import { runInThisContext } from "node:vm";
 import { workerData } from "node:worker_threads";
 import { crypto, encoding } from "./crypto.ts";
@@ -24,12 +22,7 @@ export interface RunConfig {
   flags?: { vus?: number; duration?: string; iterations?: number };
 }
 
-export interface ScenarioPlan {
-  name: string;
-  exec: string;
-  env: Record<string, string>;
-  tags: Record<string, string>;
-}
+export type ScenarioPlan = { name: string } & Required<Pick<BaseScenario, "exec" | "env" | "tags">>;
 
 export interface VuData {
   vu: number;
@@ -60,21 +53,26 @@ export interface Report {
 const { vu, config, scenarios, options } = workerData as VuData;
 const proc = process;
 const g = globalThis as Record<string, unknown>;
-const describe = (err: unknown) =>
-  proc.env.K6H_DEBUG ? String((err as Error).stack) : err instanceof Error ? `${err.name === "Error" ? "" : `${err.name}: `}${err.message}` : String(err);
+/** As k6 logs an exception ("TypeError: ..."; a plain Error shows its message only), with the stack under K6H_DEBUG. */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return proc.env.K6H_DEBUG ? String(err.stack) : `${err.name === "Error" ? "" : `${err.name}: `}${err.message}`;
+}
 
 const MODULES: Record<string, object> = {
   k6, "k6/crypto": crypto, "k6/encoding": encoding, "k6/execution": execution, "k6/http": http, "k6/metrics": metrics,
   ...(config.xk6Sql ? { "k6/x/sql": sql, "k6/x/sql/driver/postgres": driver } : {}),
 };
 
+// k6's console writes log lines to stderr; stdout carries only the summary.
 for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-  console[level] = (...args: unknown[]) =>
-    proc.stderr.write(`level=${level === "log" ? "info" : level} msg=${JSON.stringify(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" "))} source=console\n`);
+  console[level] = (...args: unknown[]) => {
+    const msg = args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ");
+    proc.stderr.write(`level=${level === "log" ? "info" : level} msg=${JSON.stringify(msg)} source=console\n`);
+  };
 }
-for (const name of [...FORBIDDEN_GLOBALS, "clearTimeout", "clearInterval", "setImmediate", "clearImmediate", "queueMicrotask", "global", "navigator"]) {
-  Reflect.deleteProperty(globalThis, name);
-}
+const ALSO_MISSING = ["clearTimeout", "clearInterval", "setImmediate", "clearImmediate", "queueMicrotask", "global", "navigator"];
+for (const name of [...FORBIDDEN_GLOBALS, ...ALSO_MISSING]) Reflect.deleteProperty(globalThis, name);
 
 /** Runs one stage of the script and reports; an exception becomes the report's error. */
 async function report(stage: typeof state.stage, run: () => unknown): Promise<Report> {
@@ -92,9 +90,7 @@ const fn = (name: string) => exports[name] as ((arg?: unknown) => unknown) | und
 const fromJson = (text: string | null) => (text === null ? undefined : JSON.parse(text));
 const perScenario = scenarios.map(() => 0);
 let setupData: unknown;
-g.__VU = vu;
-g.__ITER = 0;
-g.__ENV = { ...config.env };
+Object.assign(g, { __VU: vu, __ITER: 0, __ENV: { ...config.env } });
 state.vu = vu;
 
 let next = await report("init", () => {
@@ -103,8 +99,9 @@ let next = await report("init", () => {
     return MODULES[specifier];
   };
   const module = { exports };
+  const script = runInThisContext(wrapLikeK6(readFileSync(config.bundle, "utf8")), { filename: config.bundle });
   try {
-    (runInThisContext(wrapLikeK6(readFileSync(config.bundle, "utf8")), { filename: config.bundle }) as Function)(module, exports);
+    (script as (m: typeof module, e: typeof exports) => void)(module, exports);
   } finally {
     delete g.require;
   }
@@ -128,8 +125,7 @@ for (let cmd = call<Command>(next); ; cmd = call<Command>(next)) {
     state.iterationInTest = cmd.iteration;
     state.iterationInScenario = perScenario[cmd.scenario]!++;
     state.tags = { ...state.options.tags, ...sc.tags };
-    g.__ITER = state.iterationInScenario;
-    g.__ENV = { ...config.env, ...sc.env };
+    Object.assign(g, { __ITER: state.iterationInScenario, __ENV: { ...config.env, ...sc.env } });
     next = await report("vu", async () => {
       const started = performance.now();
       try {
