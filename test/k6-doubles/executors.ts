@@ -41,7 +41,7 @@ function ramp(start: number, stages: Stage[], t: number): number {
   return from;
 }
 
-/** Iterations due by t ms under a ramping rate (per ms): the integral of the ramp, one trapezoid per stage. */
+/** The integral of a ramp up to t ms (iterations due, times the rate's time unit): one trapezoid per stage. */
 function arrivals(start: number, stages: Stage[], t: number): number {
   let at = 0;
   let total = 0;
@@ -90,9 +90,8 @@ async function rampingVus(ctx: ExecutorContext, start: number, stages: Stage[], 
 
 async function arrivalRate(ctx: ExecutorContext, startRate: number, stages: Stage[], timeUnitMs: number): Promise<void> {
   const end = stages.reduce((ms, s) => ms + s.durationMs, 0);
-  const perMs = (rate: number) => rate / timeUnitMs;
-  const scaled = stages.map((s) => ({ durationMs: s.durationMs, target: perMs(s.target) }));
-  const total = arrivals(perMs(startRate), scaled, end);
+  const due = (t: number) => arrivals(startRate, stages, t) / timeUnitMs;
+  const total = due(end);
   const idle = [...ctx.vus];
   const running: Promise<void>[] = [];
   const started = Date.now();
@@ -100,7 +99,7 @@ async function arrivalRate(ctx: ExecutorContext, startRate: number, stages: Stag
   for (let n = 0; n < total && !ctx.stopped(); ) {
     const t = Date.now() - started;
     if (t >= end) break;
-    if (n > arrivals(perMs(startRate), scaled, t)) {
+    if (n > due(t)) {
       await wait(2);
       continue;
     }

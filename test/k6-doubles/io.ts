@@ -133,7 +133,7 @@ export function vuIo() {
     clients.set(db, client);
     return client;
   };
-  const serve = async (r: IoRequest): Promise<HttpResult[] | SqlReply | null> => {
+  return async (r: IoRequest): Promise<HttpResult[] | SqlReply | null> => {
     if (r.io === "http") return batch(agent, r.specs, r.limits);
     if (r.io === "sql-close") {
       await clients.get(r.db)?.end();
@@ -148,5 +148,4 @@ export function vuIo() {
       return { error: `pq: ${(err as Error).message}` };
     }
   };
-  return serve;
 }

@@ -16,10 +16,7 @@ export type Records = { metrics: Record<string, Metric>; checks: Record<string, 
 export const emptyRecords = (): Records => ({ metrics: {}, checks: {}, groups: [], warnings: [] });
 
 export function merge(into: Records, from: Records): void {
-  for (const [name, m] of Object.entries(from.metrics)) {
-    const target = (into.metrics[name] ??= { type: m.type, contains: m.contains, samples: [] });
-    for (const s of m.samples) target.samples.push(s);
-  }
+  for (const [name, m] of Object.entries(from.metrics)) (into.metrics[name] ??= { ...m, samples: [] }).samples.push(...m.samples);
   for (const [path, c] of Object.entries(from.checks)) {
     const target = (into.checks[path] ??= { ...c, passes: 0, fails: 0 });
     target.passes += c.passes;

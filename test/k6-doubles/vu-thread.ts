@@ -9,6 +9,8 @@ export class VuThread {
   private readonly worker: Worker;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private waiter: (report: Report) => void = () => undefined;
+  /** The report of a thread that died: the answer to any later command, which it can no longer take. */
+  private crash: Report | null = null;
   /** Resolves with the thread's next report. */
   next: Promise<Report>;
   /** setup()'s data as JSON, sent with this VU's first iteration. */
@@ -16,27 +18,27 @@ export class VuThread {
 
   /** @param entry vu.ts bundled into one JavaScript file */
   constructor(entry: string, data: Omit<VuData, "flag">) {
-    this.next = this.expect();
+    this.next = new Promise((resolve) => (this.waiter = resolve));
     this.worker = new Worker(entry, { workerData: { ...data, flag: this.flag }, execArgv: [] });
     const io = vuIo();
     this.worker.on("message", (m: Report | IoRequest) => {
       if ("io" in m) void io(m).then((reply) => this.answer(reply));
       else this.waiter(m);
     });
-    const crashed = (message: string) => this.waiter({ records: emptyRecords(), error: `VU ${data.vu}: ${message}`, crashed: true });
+    const crashed = (message: string) => {
+      this.crash ??= { records: emptyRecords(), error: `VU ${data.vu}: ${message}`, crashed: true };
+      this.waiter(this.crash);
+    };
     this.worker.on("error", (err) => crashed(err.message));
     this.worker.on("exit", () => crashed("the thread ended"));
   }
 
   /** Answers the thread's last report with a command; resolves with its report on it. */
   ask(command: Command): Promise<Report> {
-    this.next = this.expect();
+    if (this.crash) return Promise.resolve(this.crash);
+    this.next = new Promise((resolve) => (this.waiter = resolve));
     this.answer(command);
     return this.next;
-  }
-
-  private expect(): Promise<Report> {
-    return new Promise((resolve) => (this.waiter = resolve));
   }
 
   private answer(message: unknown): void {
