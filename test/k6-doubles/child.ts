@@ -32,16 +32,15 @@ export interface ChildResult {
 /** k6's exit codes (errext/exitcodes). */
 const EXIT = { ok: 0, thresholds: 99, invalidConfig: 104, scriptException: 107, scriptAborted: 108 } as const;
 
-const proc = process;
-const config = JSON.parse(proc.argv[2]!) as ChildConfig;
-const log = (line: string) => proc.stderr.write(`${line}\n`);
+const config = JSON.parse(process.argv[2]!) as ChildConfig;
+const log = (line: string) => process.stderr.write(`${line}\n`);
 const records = emptyRecords();
 const iterationErrors: string[] = [];
 
 function finish(exitCode: number, data: SummaryData | null = null, filesWritten: string[] = [], summaryError: string | null = null): never {
   const result: ChildResult = { exitCode, data, iterationErrors, warnings: records.warnings, filesWritten, summaryError };
   writeFileSync(config.resultPath, JSON.stringify(result));
-  return proc.exit(exitCode);
+  return process.exit(exitCode);
 }
 
 /** Merges a VU's report into the run and logs what its script threw: the exit code that calls for, if any. */
@@ -178,7 +177,7 @@ const problems: string[] = [];
 for (const [file, value] of Object.entries(out)) {
   const content = value instanceof ArrayBuffer ? Buffer.from(value) : String(value);
   if (file === "stdout" || file === "stderr") {
-    proc[file].write(content);
+    process[file].write(content);
     continue;
   }
   try {
