@@ -4,7 +4,7 @@
 import { setTimeout as wait } from "node:timers/promises";
 import type { Scenario, Stage as K6Stage } from "k6/options";
 
-export interface ExecutorContext {
+interface ExecutorContext {
   /** VUs (1-based ids) of this scenario. */
   vus: number[];
   /** Runs one iteration on a VU; resolves when it is done. */
