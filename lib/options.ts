@@ -2,7 +2,8 @@
 // scenario, p(99.9) in the summary, time budgets for setup and for a teardown that waits for holds to
 // expire, and the k6 Cloud block when a project id is given. planBundle() is all the instance k6 reads
 // options from (__VU 0) works out at init; the bundles load it (and zod with it) in that instance only.
-// Pure module: no k6 import.
+// Pure module: no k6 import (k6/options is types only).
+import type { Options, Scenario } from "k6/options";
 import thresholdsFile from "../thresholds.json";
 import { BUNDLES, SCENARIOS, type BundleName } from "./bundles.ts";
 import { loadConfig, type LoadConfig } from "./config.ts";
@@ -17,8 +18,9 @@ export interface CloudOptions {
   distribution?: Record<string, { loadZone: string; percent: number }>;
 }
 
-export interface BundleOptions {
-  scenarios: Record<string, Record<string, unknown>>;
+/** k6's Options, with what every bundle sets made required, and k6 Cloud's block (which @types/k6 0.49 lacks). */
+export interface BundleOptions extends Options {
+  scenarios: Record<string, Scenario>;
   thresholds: ThresholdMap;
   summaryTrendStats: string[];
   setupTimeout: string;

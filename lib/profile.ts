@@ -1,6 +1,7 @@
 // A profile is the shape of the traffic only (how many VUs, how long, open or closed model), never what a
 // VU does. This module holds the profile type, the LOAD_SCALE math that shrinks a profile proportionally
-// (never below 1 VU / 1 s), and the conversion into a k6 scenario. Pure module: no k6 import.
+// (never below 1 VU / 1 s), and the conversion into a k6 scenario. Pure module: no k6 import (k6/options is types only).
+import type { Scenario } from "k6/options";
 
 export interface Stage {
   duration: string;
@@ -111,7 +112,7 @@ export function profilePeakVUs(spec: ProfileSpec): number {
 }
 
 /** The k6 scenario object (options.scenarios[name]) for a profile. */
-export function toK6Scenario(spec: ProfileSpec): Record<string, unknown> {
+export function toK6Scenario(spec: ProfileSpec): Scenario {
   const { description: _description, ...executorOptions } = spec;
   return { ...executorOptions, gracefulStop: "10s" };
 }

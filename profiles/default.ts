@@ -1,7 +1,8 @@
 // Default: the guide's ramp, 4 stages up to 100 VUs over 1m10s, for a first look at a new backend.
+import type { RampingVUsScenario } from "k6/options";
 import type { ProfileSpec } from "../lib/profile.ts";
 
-export const profile: ProfileSpec = {
+export const profile: ProfileSpec & RampingVUsScenario = {
   description: "ramp 0 → 20 → 50 → 100 → 0 VUs over 1m10s",
   executor: "ramping-vus",
   startVUs: 0,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { FORBIDDEN_GLOBALS, gateBundle, MAX_BUNDLE_BYTES } from "./k6-doubles/gate.ts";
+import { FORBIDDEN_GLOBALS, gateBundle, MAX_BUNDLE_BYTES } from "./support/bundle-gate.ts";
 
 const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
 

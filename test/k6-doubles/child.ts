@@ -1,24 +1,21 @@
-// The simulated `k6 run`: one child process per run (so the test process that serves the target is
-// never the one blocked in Atomics.wait). Its main thread is VU 0 (options, setup, teardown,
-// handleSummary) and runs the executors (executors.ts) in real time; every VU is a worker thread with
-// its own instance of the script (vu-pool.ts), so VUs run concurrently as in k6. Lifecycle: init →
-// setup → scenarios → teardown → thresholds → handleSummary, with k6's exit codes, and a
-// machine-readable result for test/support/k6-runner.ts.
-import { readFileSync, writeFileSync } from "node:fs";
+// The simulated `k6 run`: one child process per run, so that the test process serving the target is never
+// the one the VUs wait on. Every VU is a worker thread with its own instance of the script (vu.ts): VU 0
+// gives the options and runs setup, teardown and handleSummary; VUs 1..n run the scenarios concurrently,
+// when k6's executors (executors.ts) say, in real time. Lifecycle: init → setup → scenarios → teardown →
+// thresholds → handleSummary, with k6's exit codes, and a machine-readable result for test/support/k6-runner.ts.
 import { Buffer } from "node:buffer";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as wait } from "node:timers/promises";
 import { build } from "esbuild";
-import { bootK6, describe, stderr, type Exports, type RuntimeConfig } from "./environment.ts";
+import type { Options, Scenario } from "k6/options";
+import { parseForK6 } from "../support/bundle-gate.ts";
 import { durationMs, runExecutor, vusNeeded } from "./executors.ts";
-import { builtin, emit, runtime, TestAbort } from "./runtime.ts";
-import { InvalidThreshold, parseThresholds, passes, type Threshold } from "./thresholds.ts";
-import { buildSummaryData, textSummary, type SummaryData } from "./summary.ts";
-import { parseForK6 } from "./gate.ts";
-import { VuPool } from "./vu-pool.ts";
-import type { ScenarioPlan } from "./vu-protocol.ts";
+import { emptyRecords, merge, parseThresholds, passes, summaryData, textSummary, type SummaryData, type Threshold } from "./summary.ts";
+import type { Report, RunConfig, ScenarioPlan } from "./vu.ts";
+import { VuThread } from "./vu-thread.ts";
 
-export interface ChildConfig extends RuntimeConfig {
+export interface ChildConfig extends RunConfig {
   resultPath: string;
 }
 
@@ -35,195 +32,162 @@ export interface ChildResult {
 /** k6's exit codes (errext/exitcodes). */
 const EXIT = { ok: 0, thresholds: 99, invalidConfig: 104, scriptException: 107, scriptAborted: 108 } as const;
 
-const proc: NodeJS.Process = process;
-const config = JSON.parse(proc.argv[2]!) as ChildConfig;
-let iterationErrors: string[] = [];
-const g = globalThis as Record<string, unknown>;
+const config = JSON.parse(process.argv[2]!) as ChildConfig;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const records = emptyRecords();
+const iterationErrors: string[] = [];
 
-function finish(result: Omit<ChildResult, "iterationErrors" | "warnings">): never {
-  writeFileSync(config.resultPath, JSON.stringify({ ...result, iterationErrors, warnings: runtime.warnings }));
-  proc.exit(result.exitCode);
+function finish(exitCode: number, data: SummaryData | null = null, filesWritten: string[] = [], summaryError: string | null = null): never {
+  const result: ChildResult = { exitCode, data, iterationErrors, warnings: records.warnings, filesWritten, summaryError };
+  writeFileSync(config.resultPath, JSON.stringify(result));
+  return process.exit(exitCode);
 }
 
-// VU threads get the doubles as one JavaScript file: Node 20 gives a worker no TypeScript loader.
-// Compiled before bootK6 removes the globals k6 lacks (esbuild itself needs `process`).
-const vuEntry = path.join(path.dirname(config.resultPath), "vu.mjs");
-await build({
-  entryPoints: [path.join(import.meta.dirname, "vu.ts")], bundle: true, platform: "node", format: "esm", target: "node20",
-  outfile: vuEntry, logLevel: "warning",
-});
-
-// 1. Init: the parser floor first (k6 exits 107 on a syntax error), then VU 0, then one worker per VU.
-try {
-  parseForK6(readFileSync(config.bundle, "utf8"));
-} catch (err) {
-  stderr(`level=error msg="SyntaxError: ${(err as Error).message}" hint="script exception"`);
-  finish({ exitCode: EXIT.scriptException, data: null, filesWritten: [], summaryError: null });
+/** Merges a VU's report into the run and logs what its script threw: the exit code that calls for, if any. */
+function absorb(report: Report, where: string): number | null {
+  merge(records, report.records);
+  if (report.aborted !== undefined) log(`level=error msg=${JSON.stringify(`test aborted: ${report.aborted}`)} ${where}`);
+  else if (report.error !== undefined) log(`level=error msg=${JSON.stringify(report.error)} ${where}`);
+  else return null;
+  return report.aborted !== undefined ? EXIT.scriptAborted : EXIT.scriptException;
 }
 
-const initFailed = (err: unknown): never => {
-  const code = err instanceof TestAbort ? EXIT.scriptAborted : err instanceof InvalidThreshold ? EXIT.invalidConfig : EXIT.scriptException;
-  stderr(`level=error msg=${JSON.stringify(describe(err))} stage=init`);
-  return finish({ exitCode: code, data: null, filesWritten: [], summaryError: null });
-};
-
-type Options = Record<string, unknown>;
-
-/** options.scenarios, or the scenario k6 makes of the vus/iterations/duration/stages shortcuts. */
-function scenariosOf(options: Options): Record<string, Options> {
-  if (options.scenarios) return options.scenarios as Record<string, Options>;
+/** options.scenarios, or the one k6 makes of the vus/iterations/duration/stages shortcuts (or of the run's flags). */
+function scenariosOf(options: Options): Record<string, Scenario> {
+  if (options.scenarios) return options.scenarios;
   const vus = options.vus ?? 1;
   if (options.stages) return { default: { executor: "ramping-vus", startVUs: vus, stages: options.stages } };
-  if (options.duration !== undefined && options.iterations === undefined) return { default: { executor: "constant-vus", vus, duration: options.duration } };
+  if (options.duration !== undefined && options.iterations === undefined) {
+    return { default: { executor: "constant-vus", vus, duration: options.duration } };
+  }
   return { default: { executor: "shared-iterations", vus, iterations: options.iterations ?? 1, maxDuration: options.duration } };
 }
 
-let main: Exports;
-let thresholds: Threshold[];
+// 1. Init: k6's parser first (a syntax error exits 107), then VU 0, whose options shape the run.
 try {
-  main = bootK6(config)(0);
-  runtime.options = (main.options as Options | undefined) ?? {};
-  thresholds = parseThresholds(runtime.options.thresholds, runtime.metrics);
+  parseForK6(readFileSync(config.bundle, "utf8"));
 } catch (err) {
-  initFailed(err);
+  log(`level=error msg="SyntaxError: ${(err as Error).message}" hint="script exception"`);
+  finish(EXIT.scriptException);
+}
+// Node gives a worker thread no TypeScript loader: a VU runs vu.ts bundled into one file.
+const vuEntry = path.join(path.dirname(config.resultPath), "vu.mjs");
+const vuSource = path.join(import.meta.dirname, "vu.ts");
+await build({ entryPoints: [vuSource], bundle: true, platform: "node", format: "esm", outfile: vuEntry, logLevel: "warning" });
+
+const vu0 = new VuThread(vuEntry, { vu: 0, config, scenarios: [] });
+const init = await vu0.next;
+const initCode = absorb(init, "stage=init");
+if (initCode !== null) finish(initCode);
+const { options, functions } = init.value as { options: Options; functions: string[] };
+let thresholds: Threshold[] = [];
+try {
+  thresholds = parseThresholds(options.thresholds, records.metrics);
+} catch (err) {
+  log(`level=error msg=${JSON.stringify((err as Error).message)}`);
+  finish(EXIT.invalidConfig);
 }
 
-const specs = Object.entries(scenariosOf(config.flags ? { ...config.flags } : runtime.options));
-const scenarios: ScenarioPlan[] = specs.map(([name, sc]) => ({
-  name, exec: (sc.exec as string | undefined) ?? "default", executor: String(sc.executor ?? "shared-iterations"),
-  env: (sc.env as Record<string, string> | undefined) ?? {}, tags: (sc.tags as Record<string, string> | undefined) ?? {},
-}));
-for (const sc of scenarios) {
-  if (typeof main![sc.exec] !== "function") {
-    stderr(`level=error msg="executor ${sc.name}: function '${sc.exec}' not found in exports"`);
-    finish({ exitCode: EXIT.invalidConfig, data: null, filesWritten: [], summaryError: null });
+const specs = Object.entries(scenariosOf(config.flags ?? options));
+const plans: ScenarioPlan[] = specs.map(([name, sc]) => ({ name, exec: sc.exec ?? "default", env: sc.env ?? {}, tags: sc.tags ?? {} }));
+for (const plan of plans) {
+  if (!functions.includes(plan.exec)) {
+    log(`level=error msg="executor ${plan.name}: function '${plan.exec}' not found in exports"`);
+    finish(EXIT.invalidConfig);
   }
 }
 
-// k6 gives every scenario VUs of its own, numbered across the run.
-const vuCounts = specs.map(([, sc]) => vusNeeded(sc));
-const totalVus = vuCounts.reduce((a, b) => a + b, 0);
-runtime.vus = totalVus;
-const aborting = thresholds!.filter((t) => t.abortOnFail);
-const abortOnFail = () => aborting.some((t) => !passes(t, runtime.metrics.get(t.metric)!, elapsed()));
-const pool = new VuPool(vuEntry, config, scenarios, totalVus, aborting.length > 0 ? abortOnFail : null);
-const init = await pool.ready();
-if (!init.ok) {
-  await pool.stop();
-  initFailed(init.aborted ? new TestAbort(init.message) : new Error(init.message));
+// k6 gives every scenario VUs of its own, numbered across the run, and inits them all before setup().
+let lastVu = 0;
+const vusOf = specs.map(([, sc]) => Array.from({ length: vusNeeded(sc) }, () => ++lastVu));
+const threads = vusOf.flat().map((vu) => new VuThread(vuEntry, { vu, config, scenarios: plans, options }));
+for (const report of await Promise.all(threads.map((t) => t.next))) {
+  const code = absorb(report, "stage=init");
+  if (code !== null) finish(code);
 }
 
-const runStarted = Date.now();
-runtime.startedAt = runStarted;
-const elapsed = () => Date.now() - runStarted;
-let exitCode: number = EXIT.ok;
-let setupOk = false;
+// 2. setup(), whose result reaches the VUs and teardown as JSON.
+const started = Date.now();
+const elapsed = () => Date.now() - started;
+const setup = await vu0.ask({ do: "setup" });
+const setupCode = absorb(setup, "stage=setup");
+let exitCode: number = setupCode ?? EXIT.ok;
+const setupJson = (setup.value as string | null | undefined) ?? null;
 
-async function stagePart(stage: "setup" | "teardown", arg: unknown): Promise<unknown> {
-  runtime.stage = stage;
-  runtime.vuId = 0;
-  runtime.scenario = null;
-  runtime.groupStack = [stage];
-  g.__VU = 0;
-  g.__ITER = 0;
-  try {
-    const fn = main![stage] as ((data: unknown) => unknown) | undefined;
-    return fn ? await fn(arg) : undefined;
-  } finally {
-    runtime.groupStack = [];
-  }
-}
-
-// 2. setup(), whose result reaches VUs and teardown as JSON (functions and classes do not survive).
-let setupData: unknown;
-try {
-  const raw = await stagePart("setup", undefined);
-  setupData = raw === undefined ? undefined : JSON.parse(JSON.stringify(raw));
-  setupOk = true;
-} catch (err) {
-  exitCode = err instanceof TestAbort ? EXIT.scriptAborted : EXIT.scriptException;
-  stderr(`level=error msg=${JSON.stringify(describe(err))} stage=setup`);
-}
-
-// 3. The scenarios, concurrently, each from its startTime, on its own VUs.
-if (setupOk) {
-  emit(builtin("vus_max"), totalVus, {});
-  pool.start(setupData);
-  let firstVu = 1;
+// 3. The scenarios, concurrently, each from its startTime, on its own VUs, until one stops the run.
+if (setupCode === null) {
+  for (const t of threads) t.setupJson = setupJson;
+  let stopped = false;
+  const stop = (code: number) => {
+    if (!stopped) exitCode = code;
+    stopped = true;
+  };
+  const aborting = thresholds.filter((t) => t.abortOnFail);
+  const iterate = async (vu: number, scenario: number, iteration: number) => {
+    const thread = threads[vu - 1]!;
+    const report = await thread.ask({ do: "iterate", scenario, iteration, data: thread.setupJson });
+    thread.setupJson = undefined;
+    const { name } = plans[scenario]!;
+    const code = absorb(report, `scenario=${name} source=stacktrace`);
+    // k6 logs an iteration's exception and goes on; a crashed thread is a fault of the doubles.
+    if (code === EXIT.scriptException && !report.crashed) iterationErrors.push(`${name} vu=${vu}: ${report.error}`);
+    else if (code !== null) stop(code);
+    if (!stopped && aborting.some((t) => !passes(t, records, elapsed()))) {
+      log(`level=error msg="thresholds on metrics have been crossed; aborting the test (abortOnFail)"`);
+      stop(EXIT.thresholds);
+    }
+  };
   try {
     await Promise.all(
       specs.map(async ([name, sc], index) => {
-        const vus = Array.from({ length: vuCounts[index]! }, (_, i) => firstVu + i);
-        firstVu += vus.length;
+        const vus = vusOf[index]!;
         await wait(durationMs(sc.startTime, 0));
-        await runExecutor(
-          {
-            vus,
-            run: (vu, iterationInTest) => pool.run(vu, index, iterationInTest),
-            stopped: () => pool.stopped(),
-            dropped: () => emit(builtin("dropped_iterations"), 1, { scenario: name }),
-          },
-          sc,
-        );
+        const dropped = () => void records.metrics.dropped_iterations!.samples.push({ value: 1, tags: { scenario: name } });
+        await runExecutor({ vus, run: (vu, iteration) => iterate(vu, index, iteration), stopped: () => stopped, dropped }, sc);
       }),
     );
   } catch (err) {
-    stderr(`level=error msg=${JSON.stringify(describe(err))}`);
+    log(`level=error msg=${JSON.stringify((err as Error).message)}`);
     exitCode = EXIT.invalidConfig;
   }
-  await pool.stop();
-  const outcome = pool.outcome;
-  iterationErrors = outcome.iterationErrors;
-  if (outcome.thresholdAborted) {
-    exitCode = EXIT.thresholds;
-    stderr(`level=error msg="thresholds on metrics have been crossed; aborting the test (abortOnFail)"`);
-  } else if (outcome.testAborted !== null) exitCode = EXIT.scriptAborted;
-  for (const crash of outcome.crashes) stderr(`level=error msg=${JSON.stringify("VU thread failed: " + crash)}`);
-  if (outcome.crashes.length > 0 && exitCode === EXIT.ok) exitCode = EXIT.scriptException;
   // 4. teardown(data) runs after aborts too (k6: "Aborting the test will not prevent the teardown()").
-  try {
-    await stagePart("teardown", setupData);
-  } catch (err) {
-    if (exitCode === EXIT.ok || exitCode === EXIT.thresholds) exitCode = err instanceof TestAbort ? EXIT.scriptAborted : EXIT.scriptException;
-    stderr(`level=error msg=${JSON.stringify(describe(err))} stage=teardown`);
-  }
-} else await pool.stop();
+  const teardownCode = absorb(await vu0.ask({ do: "teardown", data: setupJson }), "stage=teardown");
+  if (teardownCode !== null && (exitCode === EXIT.ok || exitCode === EXIT.thresholds)) exitCode = teardownCode;
+}
 
 // 5. Thresholds over everything, teardown samples included.
 const runDurationMs = elapsed();
-const crossed = thresholds!.filter((t) => !passes(t, runtime.metrics.get(t.metric)!, runDurationMs));
+const crossed = thresholds.filter((t) => !passes(t, records, runDurationMs));
 if (crossed.length > 0) {
-  stderr(`level=error msg="thresholds on metrics '${[...new Set(crossed.map((t) => t.key))].join("', '")}' have been crossed"`);
+  log(`level=error msg="thresholds on metrics '${[...new Set(crossed.map((t) => t.metric))].join("', '")}' have been crossed"`);
   if (exitCode === EXIT.ok) exitCode = EXIT.thresholds;
 }
 
 // 6. handleSummary: its errors are logged, they never change the exit code (k6 cmd/run.go).
-runtime.stage = "summary";
-runtime.groupStack = [];
-const data = buildSummaryData(thresholds!, runDurationMs);
-const filesWritten: string[] = [];
+const data = summaryData(records, thresholds, options, runDurationMs, JSON.parse(setupJson ?? "null") ?? undefined);
+let out: Record<string, unknown> = { stdout: textSummary(data) };
 let summaryError: string | null = null;
-const handle = main!.handleSummary as ((d: unknown) => unknown) | undefined;
-try {
-  const out = handle ? ((await handle(JSON.parse(JSON.stringify(data)))) as Record<string, unknown> | undefined) : { stdout: textSummary(data) };
-  const problems: string[] = [];
-  for (const [file, value] of Object.entries(out ?? {})) {
-    const content = value instanceof ArrayBuffer ? Buffer.from(new Uint8Array(value)) : String(value);
-    if (file === "stdout") proc.stdout.write(content);
-    else if (file === "stderr") proc.stderr.write(content);
-    else {
-      try {
-        writeFileSync(file, content);
-        filesWritten.push(file);
-      } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (err as Error).message;
-        problems.push(`could not open '${file}': open ${file}: ${reason}`);
-      }
-    }
-  }
-  if (problems.length > 0) summaryError = `Could not save some summary information:\n\t- ${problems.join("\n\t- ")}`;
-} catch (err) {
-  summaryError = describe(err);
+if (functions.includes("handleSummary")) {
+  const report = await vu0.ask({ do: "summary", data });
+  summaryError = report.error ?? null;
+  out = (report.value as Record<string, unknown> | undefined) ?? {};
 }
-if (summaryError) stderr(`level=error msg="failed to handle the end-of-test summary" error=${JSON.stringify(summaryError)}`);
-finish({ exitCode, data, filesWritten, summaryError });
+const filesWritten: string[] = [];
+const problems: string[] = [];
+for (const [file, value] of Object.entries(out)) {
+  const content = value instanceof ArrayBuffer ? Buffer.from(value) : String(value);
+  if (file === "stdout" || file === "stderr") {
+    process[file].write(content);
+    continue;
+  }
+  try {
+    writeFileSync(file, content);
+    filesWritten.push(file);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (err as Error).message;
+    problems.push(`could not open '${file}': open ${file}: ${reason}`);
+  }
+}
+if (problems.length > 0) summaryError = `Could not save some summary information:\n\t- ${problems.join("\n\t- ")}`;
+if (summaryError) log(`level=error msg="failed to handle the end-of-test summary" error=${JSON.stringify(summaryError)}`);
+finish(exitCode, data, filesWritten, summaryError);

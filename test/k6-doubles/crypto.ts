@@ -1,65 +1,45 @@
-// Double of `k6/crypto`: the hashes, hmac() and randomBytes() the suite uses to sign webhooks and
-// build UUIDs. Output encodings follow k6: "hex", "base64", "base64url", "base64rawurl", "binary".
-import { createHash, createHmac, randomBytes as nodeRandomBytes } from "node:crypto";
+// Doubles of `k6/crypto` (hmac, sha256, randomBytes: webhook signatures and UUIDs) and `k6/encoding`
+// (base64 in k6's four alphabets). A digest comes as "hex", "base64" or, with "binary", an ArrayBuffer.
 import { Buffer } from "node:buffer";
+import { createHash, createHmac, randomBytes as nodeRandomBytes } from "node:crypto";
 
-type Input = string | ArrayBuffer | Uint8Array;
-type Encoding = "hex" | "base64" | "base64url" | "base64rawurl" | "binary";
+type Input = string | ArrayBuffer;
+const bytes = (data: Input) => (typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(new Uint8Array(data)));
+const arrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
 
-function bytes(input: Input, what: string): Buffer {
-  if (typeof input === "string") return Buffer.from(input, "utf8");
-  if (input instanceof ArrayBuffer) return Buffer.from(new Uint8Array(input));
-  if (input instanceof Uint8Array) return Buffer.from(input);
-  throw new TypeError(`${what}: expected a string or ArrayBuffer, got ${typeof input}`);
+function encode(digest: Buffer, encoding: string): string | ArrayBuffer {
+  if (encoding === "binary") return arrayBuffer(digest);
+  if (encoding !== "hex" && encoding !== "base64") throw new Error(`invalid output encoding: ${encoding}`);
+  return digest.toString(encoding);
 }
 
-function encode(digest: Buffer, encoding: Encoding): string | ArrayBuffer {
-  switch (encoding) {
-    case "hex":
-      return digest.toString("hex");
-    case "base64":
-      return digest.toString("base64");
-    case "base64url":
-      return digest.toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
-    case "base64rawurl":
-      return digest.toString("base64url");
-    case "binary":
-      return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.length) as ArrayBuffer;
-    default:
-      throw new Error(`invalid output encoding: ${String(encoding)}`);
-  }
-}
-
-const ALGORITHMS: Record<string, string> = {
-  md4: "md4", md5: "md5", sha1: "sha1", sha256: "sha256", sha384: "sha384", sha512: "sha512",
-  sha512_224: "sha512-224", sha512_256: "sha512-256", ripemd160: "ripemd160",
+export const crypto = {
+  hmac: (alg: string, secret: Input, data: Input, encoding: string) =>
+    encode(createHmac(alg, bytes(secret)).update(bytes(data)).digest(), encoding),
+  sha256: (data: Input, encoding: string) => encode(createHash("sha256").update(bytes(data)).digest(), encoding),
+  randomBytes: (size: number) => arrayBuffer(nodeRandomBytes(size)),
 };
 
-function algorithm(name: string): string {
-  const node = ALGORITHMS[name];
-  if (!node) throw new Error(`invalid algorithm: ${name}`);
-  return node;
+/** k6's alphabets: std and url are padded, rawstd and rawurl are not. */
+const ALPHABETS: Record<string, [BufferEncoding, boolean]> = {
+  std: ["base64", true], rawstd: ["base64", false], url: ["base64url", true], rawurl: ["base64url", false],
+};
+
+function alphabet(name = "std"): [BufferEncoding, boolean] {
+  const found = ALPHABETS[name || "std"];
+  if (!found) throw new Error(`unknown base64 encoding: ${name}`);
+  return found;
 }
 
-export function hmac(alg: string, secret: Input, data: Input, encoding: Encoding): string | ArrayBuffer {
-  const mac = createHmac(algorithm(alg), bytes(secret, "hmac secret")).update(bytes(data, "hmac data")).digest();
-  return encode(mac, encoding);
-}
-
-function hasher(alg: string) {
-  return (data: Input, encoding: Encoding) => encode(createHash(algorithm(alg)).update(bytes(data, alg)).digest(), encoding);
-}
-
-export const md5 = hasher("md5");
-export const sha1 = hasher("sha1");
-export const sha256 = hasher("sha256");
-export const sha384 = hasher("sha384");
-export const sha512 = hasher("sha512");
-
-export function randomBytes(size: number): ArrayBuffer {
-  if (!Number.isInteger(size) || size < 1) throw new Error(`invalid size: ${String(size)}`);
-  const buf = nodeRandomBytes(size);
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + size) as ArrayBuffer;
-}
-
-export default { hmac, md5, sha1, sha256, sha384, sha512, randomBytes };
+export const encoding = {
+  b64encode(data: Input, name?: string): string {
+    const [kind, padded] = alphabet(name);
+    const text = bytes(data).toString(kind).replace(/=+$/, "");
+    return padded ? text.padEnd(Math.ceil(text.length / 4) * 4, "=") : text;
+  },
+  /** An ArrayBuffer, or a string with format "s". */
+  b64decode(data: string, name?: string, format?: string): ArrayBuffer | string {
+    const decoded = Buffer.from(data, alphabet(name)[0]);
+    return format === "s" ? decoded.toString("utf8") : arrayBuffer(decoded);
+  },
+};

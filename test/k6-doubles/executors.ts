@@ -1,14 +1,10 @@
-// k6's executors, in real time, run by the child's main thread: each decides when which of its VUs
-// starts an iteration (shared-iterations, constant-vus, ramping-vus, constant-arrival-rate,
-// ramping-arrival-rate: the ones the suite uses), as k6 documents them. Durations are the script's own (a profile shortened
-// with LOAD_SCALE is shortened in the script, as under k6). An iteration still running at the end is
-// waited for (k6 would interrupt it after gracefulStop). An arrival whose VUs are all busy is dropped
-// and counted in dropped_iterations, as in k6.
+// k6's executors that the suite uses, in real time, as k6 documents them: each decides when which of its VUs starts
+// an iteration. An iteration still running at the end is waited for (k6 would interrupt it after gracefulStop); an
+// arrival that finds every VU busy is dropped and counted in dropped_iterations, as in k6.
 import { setTimeout as wait } from "node:timers/promises";
+import type { Scenario, Stage as K6Stage } from "k6/options";
 
-type Options = Record<string, unknown>;
-
-export interface ExecutorContext {
+interface ExecutorContext {
   /** VUs (1-based ids) of this scenario. */
   vus: number[];
   /** Runs one iteration on a VU; resolves when it is done. */
@@ -29,14 +25,9 @@ export function durationMs(value: unknown, fallback?: number): number {
   return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
 }
 
-interface Stage {
-  durationMs: number;
-  target: number;
-}
+type Stage = { durationMs: number; target: number };
 
-function stagesOf(sc: Options): Stage[] {
-  return ((sc.stages as { duration: string; target: number }[] | undefined) ?? []).map((s) => ({ durationMs: durationMs(s.duration), target: s.target }));
-}
+const stagesOf = (stages: K6Stage[]): Stage[] => stages.map((s) => ({ durationMs: durationMs(s.duration), target: s.target }));
 
 /** The value a ramp has reached at t ms: linear from `start` through each stage's target. */
 function ramp(start: number, stages: Stage[], t: number): number {
@@ -50,30 +41,28 @@ function ramp(start: number, stages: Stage[], t: number): number {
   return from;
 }
 
-/** Iterations due by t ms under a ramping rate (per ms): the integral of the ramp. */
+/** The integral of a ramp up to t ms (iterations due, times the rate's time unit): one trapezoid per stage. */
 function arrivals(start: number, stages: Stage[], t: number): number {
-  let from = start;
   let at = 0;
   let total = 0;
   for (const s of stages) {
     const span = Math.min(s.durationMs, Math.max(0, t - at));
-    total += span * (from + (from + ((s.target - from) * span) / s.durationMs)) / 2;
+    total += (span * (ramp(start, stages, at) + ramp(start, stages, at + span))) / 2;
     at += s.durationMs;
-    from = s.target;
   }
   return total;
 }
 
 /** How many VUs a scenario needs at most, so the pool can start them before setup(), as k6 does. */
-export function vusNeeded(sc: Options): number {
+export function vusNeeded(sc: Scenario): number {
   switch (sc.executor) {
     case "ramping-vus":
-      return Math.max(Number(sc.startVUs ?? 1), ...stagesOf(sc).map((s) => s.target));
+      return Math.max(sc.startVUs ?? 1, ...sc.stages.map((s) => s.target));
     case "constant-arrival-rate":
     case "ramping-arrival-rate":
-      return Number(sc.maxVUs ?? sc.preAllocatedVUs ?? 1);
+      return sc.maxVUs ?? sc.preAllocatedVUs;
     default:
-      return Number(sc.vus ?? 1);
+      return sc.vus ?? 1;
   }
 }
 
@@ -85,10 +74,8 @@ async function eachVu(ctx: ExecutorContext, more: () => number | null): Promise<
   );
 }
 
-async function rampingVus(ctx: ExecutorContext, sc: Options, started: number): Promise<void> {
-  const stages = stagesOf(sc);
+async function rampingVus(ctx: ExecutorContext, start: number, stages: Stage[], started: number): Promise<void> {
   const end = stages.reduce((ms, s) => ms + s.durationMs, 0);
-  const start = Number(sc.startVUs ?? 1);
   let next = 0;
   await Promise.all(
     ctx.vus.map(async (vu, index) => {
@@ -103,9 +90,8 @@ async function rampingVus(ctx: ExecutorContext, sc: Options, started: number): P
 
 async function arrivalRate(ctx: ExecutorContext, startRate: number, stages: Stage[], timeUnitMs: number): Promise<void> {
   const end = stages.reduce((ms, s) => ms + s.durationMs, 0);
-  const perMs = (rate: number) => rate / timeUnitMs;
-  const scaled = stages.map((s) => ({ durationMs: s.durationMs, target: perMs(s.target) }));
-  const total = arrivals(perMs(startRate), scaled, end);
+  const due = (t: number) => arrivals(startRate, stages, t) / timeUnitMs;
+  const total = due(end);
   const idle = [...ctx.vus];
   const running: Promise<void>[] = [];
   const started = Date.now();
@@ -113,7 +99,7 @@ async function arrivalRate(ctx: ExecutorContext, startRate: number, stages: Stag
   for (let n = 0; n < total && !ctx.stopped(); ) {
     const t = Date.now() - started;
     if (t >= end) break;
-    if (n > arrivals(perMs(startRate), scaled, t)) {
+    if (n > due(t)) {
       await wait(2);
       continue;
     }
@@ -126,12 +112,12 @@ async function arrivalRate(ctx: ExecutorContext, startRate: number, stages: Stag
 }
 
 /** Runs one scenario's executor to its end. */
-export async function runExecutor(ctx: ExecutorContext, sc: Options): Promise<void> {
+export async function runExecutor(ctx: ExecutorContext, sc: Scenario): Promise<void> {
   const started = Date.now();
   const elapsed = () => Date.now() - started;
-  switch (sc.executor ?? "shared-iterations") {
+  switch (sc.executor) {
     case "shared-iterations": {
-      const iterations = Number(sc.iterations ?? 1);
+      const iterations = sc.iterations ?? 1;
       const max = durationMs(sc.maxDuration, 600_000);
       let next = 0;
       return eachVu(ctx, () => (ctx.stopped() || next >= iterations || elapsed() >= max ? null : next++));
@@ -142,11 +128,11 @@ export async function runExecutor(ctx: ExecutorContext, sc: Options): Promise<vo
       return eachVu(ctx, () => (ctx.stopped() || elapsed() >= end ? null : next++));
     }
     case "ramping-vus":
-      return rampingVus(ctx, sc, started);
+      return rampingVus(ctx, sc.startVUs ?? 1, stagesOf(sc.stages), started);
     case "constant-arrival-rate":
-      return arrivalRate(ctx, Number(sc.rate), [{ durationMs: durationMs(sc.duration), target: Number(sc.rate) }], durationMs(sc.timeUnit, 1000));
+      return arrivalRate(ctx, sc.rate, [{ durationMs: durationMs(sc.duration), target: sc.rate }], durationMs(sc.timeUnit, 1000));
     case "ramping-arrival-rate":
-      return arrivalRate(ctx, Number(sc.startRate ?? 0), stagesOf(sc), durationMs(sc.timeUnit, 1000));
+      return arrivalRate(ctx, sc.startRate ?? 0, stagesOf(sc.stages), durationMs(sc.timeUnit, 1000));
     default:
       throw new Error(`executor ${String(sc.executor)} is not provided by the k6 test doubles`);
   }

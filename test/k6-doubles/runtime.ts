@@ -1,157 +1,93 @@
-// The state one simulated k6 runtime (one thread: the child's main thread or one VU worker) shares
-// between its module doubles (k6, k6/http, k6/metrics, k6/execution, k6/x/sql) and its driver: which
-// stage runs, which VU and iteration, the group stack, and every metric sample. k6 keeps this in Go;
-// here it lives in one module so that each double stays small; VU workers ship their samples and
-// checks to the main thread (vu-protocol.ts), whose registry feeds thresholds and the summary.
+// One VU thread's k6 runtime, shared by its module doubles: what runs (stage, VU, scenario, iteration, groups),
+// what was recorded since the last report, and the blocking call to the main thread, which does the VU's HTTP
+// and SQL as k6's Go code does while the VU's JavaScript waits (http.post() and db.query() are synchronous).
+import type { Options } from "k6/options";
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { BUILTIN_METRICS, type MetricKind } from "../../lib/metric-names.ts";
+import { emptyRecords, type Metric, type Records, type Tags } from "./summary.ts";
 
-export type Stage = "init" | "setup" | "vu" | "teardown" | "summary";
-export type MetricType = "counter" | "gauge" | "rate" | "trend";
-export type Tags = Record<string, string>;
-
-export interface Sample {
-  value: number;
-  tags: Tags;
-}
-
-export interface MetricDef {
-  name: string;
-  type: MetricType;
-  contains: "default" | "time" | "data";
-  samples: Sample[];
-}
-
-export interface CheckRecord {
-  name: string;
-  groupPath: string;
-  passes: number;
-  fails: number;
-}
-
-/** Thrown by exec.test.abort(): unwinds whatever stage runs; the driver turns it into exit 108. */
-export class TestAbort extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TestAbort";
-  }
-}
-
-export interface ScenarioState {
-  name: string;
-  executor: string;
-  iterationInTest: number;
-  tags: Tags;
-}
-
-export const runtime = {
-  stage: "init" as Stage,
-  /** 0 in setup/teardown, as in k6; 1-based for VUs. */
-  vuId: 0,
-  vuIterationInScenario: 0,
-  vuIterationInInstance: 0,
-  scenario: null as ScenarioState | null,
-  /** Group path segments below the root group ("" path). */
-  groupStack: [] as string[],
-  /** Tags set by the script on exec.vu.tags, per VU. */
-  vuTags: new Map<number, Tags>(),
-  options: {} as Record<string, unknown>,
-  startedAt: Date.now(),
-  /** How many VUs the run has (exec.instance.vusActive). */
-  vus: 1,
-  metrics: new Map<string, MetricDef>(),
-  checks: new Map<string, CheckRecord>(),
-  /** Group paths in the order first entered, so root_group can be rebuilt as k6 reports it. */
+export const state = {
+  stage: "init" as "init" | "setup" | "vu" | "teardown" | "summary",
+  vu: 0,
+  scenario: "",
+  iterationInTest: 0,
+  iterationInScenario: 0,
+  /** options.tags and the scenario's tags: k6 puts them on every sample. */
+  tags: {} as Tags,
   groups: [] as string[],
-  warnings: [] as string[],
+  options: {} as Options,
 };
 
-export function groupPath(): string {
-  return runtime.groupStack.length === 0 ? "" : "::" + runtime.groupStack.join("::");
+let records = emptyRecords();
+const declared = new Map<string, Omit<Metric, "samples">>();
+
+/** Thrown by exec.test.abort(): unwinds whatever runs; the run exits 108. */
+export class TestAbort extends Error {}
+
+export const groupPath = () => state.groups.map((g) => `::${g}`).join("");
+
+/** k6's tags for a sample recorded now: the run's and scenario's, group and scenario, then the caller's. */
+export function sampleTags(extra: Tags = {}): Tags {
+  return { ...state.tags, group: groupPath(), ...(state.stage === "vu" ? { scenario: state.scenario } : {}), ...extra };
 }
 
-export function noteGroup(path: string): void {
-  if (!runtime.groups.includes(path)) runtime.groups.push(path);
-}
-
-/** System tags k6 attaches to every sample emitted from the current stage. */
-export function systemTags(): Tags {
-  const tags: Tags = { group: groupPath() };
-  if (runtime.scenario) {
-    tags.scenario = runtime.scenario.name;
-    Object.assign(tags, runtime.scenario.tags);
-  }
-  const optionTags = runtime.options.tags as Tags | undefined;
-  return { ...(optionTags ?? {}), ...tags, ...(runtime.vuTags.get(runtime.vuId) ?? {}) };
-}
-
-export function registerMetric(name: string, type: MetricType, contains: MetricDef["contains"]): MetricDef {
-  const existing = runtime.metrics.get(name);
-  if (existing) {
-    if (existing.type !== type) {
-      throw new Error(`metric "${name}" already exists but with type ${existing.type}, instead of ${type}`);
-    }
-    return existing;
-  }
-  const metric: MetricDef = { name, type, contains, samples: [] };
-  runtime.metrics.set(name, metric);
-  return metric;
-}
-
-/**
- * k6 accepts string, number and boolean tag values (stringified) and rejects anything else; a tag
- * object that is not a plain object is an error too.
- */
-export function userTags(raw: unknown, where: string): Tags {
-  if (raw === undefined || raw === null) return {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw new TypeError(`${where}: tags must be an object`);
+/** k6 stringifies number and boolean tag values and refuses any other. */
+export function userTags(raw: Record<string, unknown> | undefined): Tags {
   const tags: Tags = {};
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof value === "string") tags[key] = value;
-    else if (typeof value === "number" || typeof value === "boolean") tags[key] = String(value);
-    else throw new TypeError(`${where}: invalid value for metric tag "${key}": the value must be a string, number or boolean`);
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    if (!["string", "number", "boolean"].includes(typeof v)) {
+      throw new TypeError(`invalid value for metric tag "${k}": the value must be a string, number or boolean`);
+    }
+    tags[k] = String(v);
   }
   return tags;
 }
 
-export function emit(metric: MetricDef, value: number, tags: Tags): void {
-  metric.samples.push({ value, tags });
+export function declare(name: string, type: MetricKind, contains: Metric["contains"]): void {
+  const known = declared.get(name);
+  if (known && known.type !== type) throw new Error(`metric "${name}" already exists but with type ${known.type}, instead of ${type}`);
+  declared.set(name, { type, contains });
+  records.metrics[name] ??= { type, contains, samples: [] };
 }
 
-export function builtin(name: string): MetricDef {
-  const metric = runtime.metrics.get(name);
-  if (!metric) throw new Error(`builtin metric ${name} is not registered`);
-  return metric;
+export function emit(name: string, value: number, tags: Tags): void {
+  (records.metrics[name] ??= { ...declared.get(name)!, samples: [] }).samples.push({ value, tags });
 }
 
-/** The built-in metrics k6 always registers (so thresholds on them validate even with no samples). */
-export function registerBuiltins(): void {
-  registerMetric("checks", "rate", "default");
-  registerMetric("data_received", "counter", "data");
-  registerMetric("data_sent", "counter", "data");
-  registerMetric("dropped_iterations", "counter", "default");
-  registerMetric("group_duration", "trend", "time");
-  registerMetric("http_req_blocked", "trend", "time");
-  registerMetric("http_req_connecting", "trend", "time");
-  registerMetric("http_req_duration", "trend", "time");
-  registerMetric("http_req_failed", "rate", "default");
-  registerMetric("http_req_receiving", "trend", "time");
-  registerMetric("http_req_sending", "trend", "time");
-  registerMetric("http_req_tls_handshaking", "trend", "time");
-  registerMetric("http_req_waiting", "trend", "time");
-  registerMetric("http_reqs", "counter", "default");
-  registerMetric("iteration_duration", "trend", "time");
-  registerMetric("iterations", "counter", "default");
-  registerMetric("vus", "gauge", "default");
-  registerMetric("vus_max", "gauge", "default");
+export function noteGroup(path: string): void {
+  if (!records.groups.includes(path)) records.groups.push(path);
 }
 
-export function requireStage(allowed: Stage[], what: string): void {
-  if (!allowed.includes(runtime.stage)) {
-    throw new Error(`${what} is not supported in the ${runtime.stage} context`);
-  }
+export function countCheck(name: string, ok: boolean): void {
+  const group = groupPath();
+  const c = (records.checks[`${group}::${name}`] ??= { name, group, passes: 0, fails: 0 });
+  if (ok) c.passes += 1;
+  else c.fails += 1;
+  noteGroup(group);
 }
 
-/** Blocks the thread like k6's sleep(), in real time. */
-export function blockFor(ms: number): void {
-  if (ms <= 0) return;
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+export const warn = (message: string) => records.warnings.push(message);
+
+/** Everything recorded since the last call (after init: every metric declared, so thresholds can be validated). */
+export function take(): Records {
+  const out = records;
+  records = emptyRecords();
+  return out;
 }
+
+// The k6 metrics the suite judges (lib/metric-names.ts): declared before the script, as k6 does.
+for (const [name, type] of Object.entries(BUILTIN_METRICS)) declare(name, type, type === "trend" ? "time" : "default");
+
+const { flag } = workerData as { flag: Int32Array };
+
+/** Sends a message to the main thread and blocks this VU until it answers. */
+export function call<T>(message: unknown): T {
+  Atomics.store(flag, 0, 0);
+  parentPort!.postMessage(message);
+  // Loop on the value: a wake-up may be stale.
+  while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0);
+  return receiveMessageOnPort(parentPort!)!.message as T;
+}
+
+/** Blocks this VU like k6's sleep(), in real time. */
+export const block = (ms: number) => ms > 0 && Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

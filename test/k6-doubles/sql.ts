@@ -1,81 +1,56 @@
-// Double of xk6-sql v1 (`k6/x/sql`): sql.open(driver, url) → db with query/exec/close, synchronous,
-// backed by a real PostgreSQL through the I/O worker. Values come back the way lib/pq hands them to
-// xk6-sql (see pq-types.ts), so a missing ::text / ::bigint cast in the suite's SQL fails here too.
-import { callSync } from "./sync.ts";
-import { POSTGRES_DRIVER } from "./sql-driver-postgres.ts";
-import { convertRow } from "./pq-types.ts";
-import { runtime } from "./runtime.ts";
+// Doubles of xk6-sql v1 (`k6/x/sql`: open(driver, url) → query/exec/close, synchronous) and its
+// `k6/x/sql/driver/postgres`, on a real PostgreSQL (io.ts). Values come back as lib/pq hands them to JavaScript:
+// bool, integers and floats as such, text as strings, timestamps as opaque Go time objects, and everything else
+// (numeric, uuid, json, jsonb, char(n), SUM() ...) as bytes, which reach the script as arrays of numbers:
+// a missing ::text or ::bigint cast in the suite's SQL fails here too.
+import { Buffer } from "node:buffer";
+import { call } from "./runtime.ts";
+import type { SqlReply } from "./io.ts";
+
+export const driver = Object.freeze({ driver: "postgres" });
+
+const NUMBERS = new Set([20, 21, 23, 700, 701]);
+const STRINGS = new Set([18, 25, 1043]);
+const TIMES = new Set([1082, 1083, 1114, 1184, 1266]);
+
+/** What goja shows for a Go time.Time: an object, neither a string nor a Date. */
+class GoTime {
+  toString = () => "[object Object]";
+  toJSON = () => ({});
+}
+
+function convert(type: number, text: string | null): unknown {
+  if (text === null) return null;
+  if (type === 16) return text === "t";
+  if (NUMBERS.has(type)) return Number(text);
+  if (STRINGS.has(type)) return text;
+  if (TIMES.has(type)) return Object.freeze(new GoTime());
+  return [...(type === 17 && text.startsWith("\\x") ? Buffer.from(text.slice(2), "hex") : Buffer.from(text, "utf8"))];
+}
 
 let nextDb = 1;
 
-interface Result {
-  rowsAffected(): number;
-  lastInsertId(): number;
-}
-
-function checkArgs(args: unknown[]): void {
-  args.forEach((arg, i) => {
-    const ok = arg === null || ["string", "number", "boolean"].includes(typeof arg);
-    if (!ok) {
-      const kind = Array.isArray(arg) ? "[]interface {}" : typeof arg === "object" ? "map[string]interface {}" : typeof arg;
-      throw new Error(`sql: converting argument $${i + 1} type: unsupported type ${kind}`);
-    }
-  });
-}
-
-class Database {
-  private closed = false;
-  private readonly id = nextDb++;
-
-  constructor(private readonly url: string) {}
-
-  private run(text: string, args: unknown[]) {
-    if (this.closed) throw new Error("sql: database is closed");
-    if (typeof text !== "string") throw new TypeError("query must be a string");
-    checkArgs(args);
-    const reply = callSync({ op: "sql-query", db: this.id, url: this.url, text, args });
-    if (reply.op !== "sql-query") throw new Error("the I/O worker answered a query with " + reply.op);
-    if (!reply.ok) throw new Error(reply.message);
+function open(given: unknown, url: string) {
+  if (given !== driver) throw new Error("sql.open(): the first argument must be a driver imported from k6/x/sql/driver/<name>");
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`pq: invalid connection protocol: ${String(url).split(":")[0]}`);
+  // database/sql connects lazily: a wrong password or missing TLS shows on the first query.
+  const db = nextDb++;
+  const run = (text: string, args: unknown[]) => {
+    const reply = call<SqlReply>({ io: "sql", db, url, text, args });
+    if ("error" in reply) throw new Error(reply.error);
     return reply;
-  }
-
-  query(text: string, ...args: unknown[]): Record<string, unknown>[] {
-    const reply = this.run(text, args);
-    return reply.rows.map((row) => convertRow(reply.fields, row));
-  }
-
-  exec(text: string, ...args: unknown[]): Result {
-    const reply = this.run(text, args);
-    return {
-      rowsAffected: () => reply.rowCount,
-      lastInsertId: () => {
-        throw new Error("LastInsertId is not supported by this driver");
-      },
-    };
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    callSync({ op: "sql-close", db: this.id });
-  }
+  };
+  return {
+    query(text: string, ...args: unknown[]): Record<string, unknown>[] {
+      const { fields, rows } = run(text, args);
+      return rows.map((row) => Object.fromEntries(fields.map(([name, type], i) => [name, convert(type, row[i] ?? null)])));
+    },
+    exec(text: string, ...args: unknown[]) {
+      const n = run(text, args).rowCount;
+      return { rowsAffected: () => n };
+    },
+    close: () => void call({ io: "sql-close", db }),
+  };
 }
 
-function open(driver: unknown, connectionString: string): Database {
-  if (driver !== POSTGRES_DRIVER) {
-    throw new Error("sql.open(): the first argument must be a driver imported from k6/x/sql/driver/<name>");
-  }
-  if (runtime.stage === "summary") throw new Error("sql.open() is not available in handleSummary");
-  if (typeof connectionString !== "string" || connectionString === "") {
-    // lib/pq would try its defaults (localhost:5432, user from the OS); nothing sensible to model.
-    throw new Error("sql.open(): the connection string is empty");
-  }
-  if (!/^postgres(ql)?:\/\//.test(connectionString)) {
-    throw new Error(`pq: invalid connection protocol: ${connectionString.split(":")[0]}`);
-  }
-  // database/sql connects lazily: errors (wrong password, SSL) surface on the first query.
-  return new Database(connectionString);
-}
-
-export default { open };
-export { open };
+export const sql = { open };

@@ -5,23 +5,24 @@
 // optional chaining or async iteration. It may `require()` only k6 modules of its flavour, at the top
 // level (k6 v0.49 unsets `require` after init), use no global k6 lacks, stay under the size cap, and a
 // dist/sql bundle must open with the "use k6 with k6/x/sql" directives that k6 >= 1.2 reads from the
-// file's first statements. Used by test/syntax-gate.test.ts and, for the parse step, by the runner.
+// file's first statements. Used by test/syntax-gate.test.ts and, to load a script as k6 does, by the k6 doubles.
 import { Buffer } from "node:buffer";
 import { parse, type Node } from "acorn";
 
-export type Flavour = "plain" | "sql";
+type Flavour = "plain" | "sql";
 
 export const MAX_BUNDLE_BYTES = 300 * 1024;
 
-/** Free globals that are ReferenceErrors (or unusable) inside k6 v0.49 (shared/k6-runtime.md). */
+/** Free globals that are ReferenceErrors (or unusable) inside k6 v0.49, as measured with a real k6 v0.49. */
 export const FORBIDDEN_GLOBALS = [
   "BigInt", "process", "Buffer", "fetch", "URL", "URLSearchParams", "TextEncoder", "TextDecoder",
   "structuredClone", "Intl", "btoa", "atob", "setTimeout", "setInterval", "crypto",
 ] as const;
 
 const SQL_MODULES = new Set(["k6/x/sql", "k6/x/sql/driver/postgres"]);
+const ALLOWED: Record<Flavour, string> = { plain: " and k6/* outside k6/x/", sql: ", k6/* and k6/x/sql[/driver/postgres]" };
 /** What k6 >= 1.2 needs at the top of a dist/sql bundle to provision xk6-sql on its own. */
-export const SQL_DIRECTIVE = /^"use k6 with k6\/x\/sql[ "]/;
+const SQL_DIRECTIVE = /^"use k6 with k6\/x\/sql[ "]/;
 
 /** k6 v0.49's own wrapping of a script (js/compiler/compiler.go); the first line is the wrapper's. */
 export function wrapLikeK6(source: string): string {
@@ -33,7 +34,7 @@ export function parseForK6(source: string): Node {
   return parse(wrapLikeK6(source), { ecmaVersion: 2017, sourceType: "script", locations: true });
 }
 
-export function importAllowed(specifier: string, flavour: Flavour): boolean {
+function importAllowed(specifier: string, flavour: Flavour): boolean {
   if (specifier === "k6") return true;
   if (!specifier.startsWith("k6/")) return false;
   if (!specifier.startsWith("k6/x/")) return true;
@@ -91,7 +92,7 @@ function declaredIn(scope: AnyNode): Set<string> {
   return names;
 }
 
-export interface Violation {
+interface Violation {
   line: number;
   message: string;
 }
@@ -137,7 +138,7 @@ function freeGlobalViolations(program: AnyNode, flavour: Flavour): Violation[] {
     else if (!importAllowed(specifier, flavour)) {
       found.push({
         line: line(call),
-        message: `require of "${specifier}" is not allowed in a ${flavour} bundle (only k6${flavour === "sql" ? ", k6/* and k6/x/sql[/driver/postgres]" : " and k6/* outside k6/x/"})`,
+        message: `require of "${specifier}" is not allowed in a ${flavour} bundle (only k6${ALLOWED[flavour]})`,
       });
     } else if (place.fn !== null) requiresIn.set(place.fn, [...(requiresIn.get(place.fn) ?? []), call]);
   };
@@ -173,7 +174,9 @@ function freeGlobalViolations(program: AnyNode, flavour: Flavour): Violation[] {
         ["LabeledStatement", "BreakStatement", "ContinueStatement"].includes(parent?.type ?? "");
       if (!notReference && !(parent?.type === "CallExpression" && key === "callee")) escaped.add(name);
       if (!notReference && !bound(scopes, name)) {
-        if (forbidden.has(name)) found.push({ line: line(node), message: `free reference to \`${name}\`, which k6 v0.49 does not provide` });
+        if (forbidden.has(name)) {
+          found.push({ line: line(node), message: `free reference to \`${name}\`, which k6 v0.49 does not provide` });
+        }
         else if (name === "require") found.push({ line: line(node), message: REQUIRE_RULE });
       }
       return;
@@ -199,12 +202,14 @@ function freeGlobalViolations(program: AnyNode, flavour: Flavour): Violation[] {
     const known = atInit.get(name);
     if (known !== undefined) return known;
     atInit.set(name, true); // a cycle adds no later call
-    const ok = !escaped.has(name) && (callsOf.get(name) ?? []).every((c) => c.depth === 1 || (c.depth === 2 && c.fn !== null && runsAtInit(c.fn)));
+    const initCall = (c: Place) => c.depth === 1 || (c.depth === 2 && c.fn !== null && runsAtInit(c.fn));
+    const ok = !escaped.has(name) && (callsOf.get(name) ?? []).every(initCall);
     atInit.set(name, ok);
     return ok;
   };
   for (const [name, calls] of requiresIn) {
-    if (!runsAtInit(name)) for (const call of calls) found.push({ line: line(call), message: `${REQUIRE_RULE}: ${name}() may run after init` });
+    if (runsAtInit(name)) continue;
+    for (const call of calls) found.push({ line: line(call), message: `${REQUIRE_RULE}: ${name}() may run after init` });
   }
   return found;
 }
@@ -220,7 +225,7 @@ function parseFailure(source: string, err: Error): string {
 }
 
 /** The "use k6 ..." strings k6 >= 1.2 reads from the start of a file (internal/cmd/launcher.go findDirectives). */
-export function leadingDirectives(source: string): string[] {
+function leadingDirectives(source: string): string[] {
   const found: string[] = [];
   const re = /\s*(?:;|\/\/[^\n]*\n|\/\*[\s\S]*?\*\/|"([^"]*)"|'([^']*)')/y;
   for (let m = re.exec(source); m; m = re.exec(source)) {
@@ -239,7 +244,8 @@ export function gateBundle(source: string, flavour: Flavour): Violation[] {
   }
   const sqlDirective = leadingDirectives(source).some((d) => SQL_DIRECTIVE.test(`"${d} `));
   if (flavour === "sql" && !sqlDirective) {
-    violations.push({ line: 1, message: 'a dist/sql bundle must start with "use k6 with k6/x/sql ..." so that k6 >= 1.2 can provision xk6-sql' });
+    const message = 'a dist/sql bundle must start with "use k6 with k6/x/sql ..." so that k6 >= 1.2 can provision xk6-sql';
+    violations.push({ line: 1, message });
   }
   let program: AnyNode;
   try {
