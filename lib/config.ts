@@ -41,6 +41,8 @@ export interface LoadConfig {
   holdSeconds: number | null;
   /** Event-wide cap across tiers for the test event setup() creates; null: no cap. */
   eventCapacity: number | null;
+  /** Inventory buckets per tier of the test event setup() creates; null: chosen from the target (bucketsPerTier). */
+  bucketsPerTier: number | null;
   abandonGraceSeconds: number;
   cloudProjectId: number | null;
   cloudLoadZones: string[];
@@ -87,6 +89,15 @@ function numberIn(min: number, max: number, opts: { int?: boolean; minExclusive?
 function listOf(pattern: RegExp): Reader<string> {
   return (text) => (text.split(",").every((item) => pattern.test(item.trim())) ? text : null);
 }
+
+/** load_test_setup's bounds for p_buckets_per_tier. */
+const MAX_BUCKETS = 4096;
+/**
+ * Buckets per tier when BUCKETS_PER_TIER is unset and the target says it runs SERIALIZABLE: what the race
+ * lab measures the design with (docs/inventory-buckets.md). The database keeps at least 10 seats per
+ * bucket, so a 10-seat tier stays one row.
+ */
+export const AUTO_BUCKETS = 1024;
 
 /** One entry per variable: how to read it and the fix the message suggests when it cannot be read. */
 const FIELDS = {
@@ -140,6 +151,12 @@ const FIELDS = {
   EVENT_CAPACITY: {
     read: numberIn(1, 100_000_000, { int: true }),
     fix: "must be a whole number of seats from 1 that caps sold + reserved across all tiers of the test event (unset: no cap)",
+  },
+  BUCKETS_PER_TIER: {
+    read: numberIn(1, MAX_BUCKETS, { int: true }),
+    fix:
+      `must be a whole number from 1 to ${MAX_BUCKETS}: inventory rows per tier of the test event (1: the guide's single row), ` +
+      `e.g. BUCKETS_PER_TIER=${AUTO_BUCKETS}; unset it to let setup() choose from the target's isolation`,
   },
   ABANDON_GRACE_SECONDS: {
     read: numberIn(0, 600, { int: true }),
@@ -198,6 +215,18 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
         "copy it from Project Settings > API, or give EVENT_ID, TIER_ID and DATABASE_URL with a dist/sql bundle",
     );
   }
+  const buckets = v.BUCKETS_PER_TIER;
+  if (buckets !== undefined && eventGiven) {
+    problems.push(
+      "BUCKETS_PER_TIER: shapes only the event setup() creates, and EVENT_ID/TIER_ID name your own; unset it " +
+        `(spread your tiers before the sale with SELECT spread_tier_inventory('<tier id>', ${AUTO_BUCKETS}))`,
+    );
+  } else if (buckets !== undefined && buckets > 1 && v.EVENT_CAPACITY !== undefined) {
+    problems.push(
+      "BUCKETS_PER_TIER: a capped event keeps single-row tiers (load_test_setup refuses buckets with EVENT_CAPACITY); " +
+        "unset BUCKETS_PER_TIER or EVENT_CAPACITY",
+    );
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   return {
@@ -228,11 +257,24 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
       ticketsPerTier: v.TICKETS_PER_TIER ?? null,
       holdSeconds: v.HOLD_SECONDS ?? null,
       eventCapacity: v.EVENT_CAPACITY ?? null,
+      bucketsPerTier: buckets ?? null,
       abandonGraceSeconds: v.ABANDON_GRACE_SECONDS ?? 90,
       cloudProjectId: v.K6_CLOUD_PROJECT_ID ?? null,
       cloudLoadZones: v.K6_CLOUD_LOAD_ZONES ? v.K6_CLOUD_LOAD_ZONES.split(",").map((z) => z.trim()) : [],
     },
   };
+}
+
+/**
+ * Buckets per tier to ask load_test_setup for. BUCKETS_PER_TIER when given; otherwise the design the
+ * target is built for: the embedded target reports its isolation on /health, and under SERIALIZABLE its
+ * reference design is the bucketed one (one row per tier fails most writers there). A Supabase project
+ * has no /health: its test event keeps the guide's single row, like its own tiers, unless asked.
+ * A capped event always keeps one row.
+ */
+export function bucketsPerTier(cfg: Pick<LoadConfig, "bucketsPerTier" | "eventCapacity">, targetIsolation: unknown): number {
+  if (cfg.bucketsPerTier !== null) return cfg.bucketsPerTier;
+  return targetIsolation === "serializable" && cfg.eventCapacity === null ? AUTO_BUCKETS : 1;
 }
 
 export function formatConfigProblems(problems: readonly string[]): string {

@@ -3,7 +3,9 @@
 // Pure module: no k6 import.
 import { xmlEscape as esc } from "./junit.ts";
 import { capacityFromModel, invariantOutcomes, metricValue, soldOutRate, type SummaryModel } from "./summary-model.ts";
-import { fmtCount, fmtMs, fmtPct, LATENCY_METRICS, LATENCY_STATS, taxonomyRows, type RunContext } from "./summary-text.ts";
+import {
+  conflictNote, fmtCount, fmtMs, fmtPct, inventoryDesign, LATENCY_METRICS, LATENCY_STATS, taxonomyRows, type RunContext,
+} from "./summary-text.ts";
 
 const COLORS = ["#4c78a8", "#72b7b2", "#f58518", "#e45756"];
 
@@ -64,11 +66,12 @@ export function renderHtml(model: SummaryModel, ctx: RunContext): string {
     esc(fmtCount(metricValue(model, m, "count"))),
   ]);
   const capacity = capacityFromModel(model);
+  const note = conflictNote(model);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(`liventix-load ${ctx.bundle}`)}</title><style>${CSS}</style></head>
 <body>
 <h1>K6 load test report: ${esc(ctx.bundle)}</h1>
-<p>profile <b>${esc(ctx.profile)}</b>, scenario <b>${esc(ctx.scenario)}</b>, target ${esc(ctx.target)}, event ${esc(ctx.eventId ?? "-")}</p>
+<p>profile <b>${esc(ctx.profile)}</b>, scenario <b>${esc(ctx.scenario)}</b>, target ${esc(ctx.target)}, event ${esc(ctx.eventId ?? "-")}${esc(inventoryDesign(ctx.bucketsPerTier))}</p>
 <p class="result ${failed ? "failed" : "passed"}">${failed ? `FAILED: ${failed} threshold(s) crossed` : "PASSED"}</p>
 ${ctx.dashboard ? `<p>Over time (requests, latency, VUs): <a href="${esc(ctx.dashboard)}">k6 web dashboard</a></p>` : ""}
 <h2>Latency percentiles</h2>
@@ -90,6 +93,7 @@ ${table(
 )}
 <h2>Error taxonomy</h2>
 ${table(["code", "meaning", "count", "rate"], taxonomyRows(model).map((r) => [esc(r.code), esc(r.label), String(r.count), esc(fmtPct(r.rate))]))}
+${note.length > 0 ? `<p>${esc(note.join(" "))}</p>` : ""}
 <h2>Capacity</h2>
 ${
   capacity

@@ -12,6 +12,8 @@ export const CUSTOM_METRICS = {
   checkout_failures: "rate",
   payment_failures: "rate",
   reserve_errors: "counter",
+  reserve_conflicts: "rate",
+  reserve_serialization_retries: "counter",
   retries: "counter",
   idempotent_replays: "counter",
   oversell_detected: "counter",

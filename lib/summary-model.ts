@@ -127,6 +127,24 @@ export function soldOutRate(model: SummaryModel): number | undefined {
   return settled > 0 ? (metricValue(model, "reserve_errors{code:INSUFFICIENT_INVENTORY}", "count") ?? 0) / settled : undefined;
 }
 
+/** The reserve's 40001 rate before retries, from reserve_conflicts (one sample per database transaction). */
+export interface ConflictTally {
+  /** Transactions that met a 40001/40P01: the server's retries and the answers that carried one. */
+  conflicts: number;
+  transactions: number;
+  /** Retries the server spent (X-Serialization-Retries), from reserve_serialization_retries (absent: none). */
+  serverRetries: number;
+  rate: number;
+}
+
+export function conflictTally(model: SummaryModel): ConflictTally | undefined {
+  const conflicts = metricValue(model, "reserve_conflicts", "passes");
+  const clean = metricValue(model, "reserve_conflicts", "fails");
+  if (conflicts === undefined || clean === undefined || conflicts + clean === 0) return undefined;
+  const serverRetries = metricValue(model, "reserve_serialization_retries", "count") ?? 0;
+  return { conflicts, transactions: conflicts + clean, serverRetries, rate: conflicts / (conflicts + clean) };
+}
+
 /** Teardown results as recorded in metrics: `invariant_violations{check:NAME}` per check, `invariants_checked` once. */
 export function invariantOutcomes(model: SummaryModel, checks: readonly string[]): InvariantOutcome[] {
   const checked = metricValue(model, "invariants_checked", "value") !== undefined;

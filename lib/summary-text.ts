@@ -2,8 +2,11 @@
 // `npm run verify` prints too (one renderer, so both always look alike). Plain text, no colours, so it
 // reads the same in a terminal, a CI log and a file. Pure module: no k6 import.
 import { TAXONOMY_CODES, TAXONOMY_LABELS } from "./classify.ts";
+import { TAXONOMY } from "./errors.ts";
 import type { Capacity } from "./metric-names.ts";
-import { capacityFromModel, invariantOutcomes, metricValue, soldOutRate, type InvariantOutcome, type SummaryModel } from "./summary-model.ts";
+import {
+  capacityFromModel, conflictTally, invariantOutcomes, metricValue, soldOutRate, type InvariantOutcome, type SummaryModel,
+} from "./summary-model.ts";
 
 export interface RunContext {
   bundle: string;
@@ -12,6 +15,8 @@ export interface RunContext {
   /** Redacted target URL. */
   target: string;
   eventId: string | null;
+  /** Inventory rows per tier of the event setup() created (1: the guide's single row); null: the user's own event. */
+  bucketsPerTier: number | null;
   checks: readonly string[];
   /** k6's web dashboard export of this run (charts over time): its name beside the report, or its path elsewhere. */
   dashboard: string | null;
@@ -56,12 +61,31 @@ function latencyTable(model: SummaryModel): string[] {
   return lines;
 }
 
+/**
+ * One row per code: answers with that code, per reserve answer. The 40001 row is the rate the guide bounds
+ * instead (when reserve_conflicts was recorded): transactions that met a 40001, the server's own retries
+ * included, per transaction, as the race lab counts it.
+ */
 export function taxonomyRows(model: SummaryModel): { code: string; label: string; count: number; rate: number | undefined }[] {
   const attempts = metricValue(model, "reserve_latency", "count");
+  const conflicts = conflictTally(model);
   return TAXONOMY_CODES.map((code) => {
+    if (code === TAXONOMY.SERIALIZATION && conflicts) {
+      return { code, label: "serialization before retries", count: conflicts.conflicts, rate: conflicts.rate };
+    }
     const count = metricValue(model, `reserve_errors{code:${code}}`, "count") ?? 0;
     return { code, label: TAXONOMY_LABELS[code], count, rate: attempts ? count / attempts : undefined };
   });
+}
+
+/** What the 40001 row counts, in words, for the text and HTML reports; empty when reserve_conflicts is absent. */
+export function conflictNote(model: SummaryModel): string[] {
+  const c = conflictTally(model);
+  if (!c) return [];
+  return [
+    `40001: ${fmtCount(c.conflicts)} of ${fmtCount(c.transactions)} reserve transactions met a serialization failure or deadlock,`,
+    `${fmtCount(c.serverRetries)} of them retried by the server (X-Serialization-Retries); reserve_conflicts judges the rate (guide: < 5 %)`,
+  ];
 }
 
 function icon(passed: boolean | null): string {
@@ -89,6 +113,12 @@ export function renderCapacitySection(c: Capacity | null): string[] {
   ];
 }
 
+/** The event's inventory design as the event line shows it; empty for the user's own event. */
+export function inventoryDesign(buckets: number | null): string {
+  if (buckets === null) return "";
+  return buckets > 1 ? ` (${buckets} inventory buckets per tier)` : " (one inventory row per tier)";
+}
+
 export function renderSummaryText(model: SummaryModel, ctx: RunContext): string {
   const failed = model.thresholds.filter((t) => t.ok === false);
   const duration = model.durationMs === null ? "-" : `${(model.durationMs / 1000).toFixed(1)} s`;
@@ -98,7 +128,7 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     "K6 LOAD TEST SUMMARY",
     RULE,
     `bundle ${ctx.bundle} (profile ${ctx.profile}, scenario ${ctx.scenario})   target ${ctx.target}`,
-    `event ${ctx.eventId ?? "-"}   duration ${duration}   summary shape ${model.shape}`,
+    `event ${ctx.eventId ?? "-"}${inventoryDesign(ctx.bucketsPerTier)}   duration ${duration}   summary shape ${model.shape}`,
     ...(ctx.dashboard ? [`web dashboard (over time) ${ctx.dashboard}`] : []),
     "",
     "HTTP",
@@ -110,8 +140,9 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     `  attempts ${fmtCount(metricValue(model, "reserve_latency", "count"))}   failures ${fmtPct(metricValue(model, "reserve_failures", "rate"))}   sold out ${fmtPct(soldOutRate(model))}   payments failed ${fmtPct(metricValue(model, "payment_failures", "rate"))}   retries ${fmtCount(metricValue(model, "retries", "count") ?? 0)}   idempotent replays ${fmtCount(metricValue(model, "idempotent_replays", "count") ?? 0)}   oversell ${fmtCount(metricValue(model, "oversell_detected", "count") ?? 0)}`,
     "",
     "ERROR TAXONOMY (reserve attempts)",
-    `  ${pad("code", 24)}${pad("meaning", 26)}${padLeft("count", 8)}${padLeft("rate", 10)}`,
-    ...taxonomyRows(model).map((r) => `  ${pad(r.code, 24)}${pad(r.label, 26)}${padLeft(String(r.count), 8)}${padLeft(fmtPct(r.rate), 10)}`),
+    `  ${pad("code", 24)}${pad("meaning", 30)}${padLeft("count", 8)}${padLeft("rate", 10)}`,
+    ...taxonomyRows(model).map((r) => `  ${pad(r.code, 24)}${pad(r.label, 30)}${padLeft(String(r.count), 8)}${padLeft(fmtPct(r.rate), 10)}`),
+    ...conflictNote(model).map((line) => `  ${line}`),
     "",
     ...renderCapacitySection(capacityFromModel(model)),
     "",

@@ -2,7 +2,7 @@
 // once, and fall back to the embedded target's defaults when nothing is set.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatConfigProblems, isLoopbackUrl, loadConfig, parseConfig, urlHost } from "../lib/config.ts";
+import { AUTO_BUCKETS, bucketsPerTier, formatConfigProblems, isLoopbackUrl, loadConfig, parseConfig, urlHost } from "../lib/config.ts";
 import { LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY, LOCAL_SUPABASE_URL, LOCAL_WEBHOOK_SECRET } from "../lib/local-target.ts";
 
 const EVENT = "0b6c4f7e-1d2a-4c3b-8e9f-0a1b2c3d4e5f";
@@ -128,4 +128,34 @@ test("drop behaviours: on by default at small ratios, tunable, and bad values na
   if (bad.ok) return;
   assert.deepEqual(bad.problems.map((p) => p.split(":")[0]), ["SECOND_TAB_RATIO", "BOT_SESSIONS", "EVENT_CAPACITY"]);
   assert.match(bad.problems[0]!, /from 0 to 1.*SECOND_TAB_RATIO=0\.05/);
+});
+
+test("BUCKETS_PER_TIER: 1 to 4096, only for the event setup() creates, never with an event cap", () => {
+  assert.equal(loadConfig({}).bucketsPerTier, null, "unset: setup() chooses");
+  assert.equal(loadConfig({ BUCKETS_PER_TIER: "256" }).bucketsPerTier, 256);
+  assert.equal(loadConfig({ BUCKETS_PER_TIER: "1", EVENT_CAPACITY: "14" }).bucketsPerTier, 1, "one row is what a capped event has anyway");
+  for (const bad of ["0", "4097", "1.5", "many"]) {
+    const r = parseConfig({ BUCKETS_PER_TIER: bad });
+    assert.deepEqual(!r.ok && r.problems.map((p) => p.split(":")[0]), ["BUCKETS_PER_TIER"], bad);
+    assert.match(!r.ok ? r.problems[0]! : "", /whole number from 1 to 4096.*BUCKETS_PER_TIER=1024/);
+  }
+  const capped = parseConfig({ BUCKETS_PER_TIER: "64", EVENT_CAPACITY: "14" });
+  assert.deepEqual(!capped.ok && capped.problems, [
+    "BUCKETS_PER_TIER: a capped event keeps single-row tiers (load_test_setup refuses buckets with EVENT_CAPACITY); unset BUCKETS_PER_TIER or EVENT_CAPACITY",
+  ]);
+  const own = parseConfig({ BUCKETS_PER_TIER: "64", EVENT_ID: EVENT, TIER_ID: TIER });
+  assert.equal(own.ok, false);
+  assert.match(!own.ok ? own.problems.join("\n") : "", /^BUCKETS_PER_TIER: shapes only the event setup\(\) creates.*spread_tier_inventory/);
+  const both = parseConfig({ BUCKETS_PER_TIER: "64", EVENT_CAPACITY: "0", PAY_RATIO: "2" });
+  assert.deepEqual(!both.ok && both.problems.map((p) => p.split(":")[0]), ["PAY_RATIO", "EVENT_CAPACITY"], "no cross rule on a value already reported bad");
+});
+
+test("buckets per tier: as asked, else buckets where the target reports SERIALIZABLE and the event has no cap", () => {
+  const unset = { bucketsPerTier: null, eventCapacity: null };
+  assert.equal(bucketsPerTier(unset, "serializable"), AUTO_BUCKETS);
+  assert.equal(bucketsPerTier(unset, "read_committed"), 1);
+  assert.equal(bucketsPerTier(unset, undefined), 1, "a Supabase project has no /health isolation: the guide's single row, like its own tiers");
+  assert.equal(bucketsPerTier({ bucketsPerTier: null, eventCapacity: 14 }, "serializable"), 1, "a capped event keeps one row");
+  assert.equal(bucketsPerTier({ bucketsPerTier: 1, eventCapacity: null }, "serializable"), 1, "BUCKETS_PER_TIER=1 tests the single row under SERIALIZABLE");
+  assert.equal(bucketsPerTier({ bucketsPerTier: 32, eventCapacity: null }, undefined), 32);
 });

@@ -132,6 +132,33 @@ test("text summary: HTTP, reservations, taxonomy, capacity, invariants, threshol
   assert.match(text, /event 0b6c4f7e-1d2a-4c3b-8e9f-0a1b2c3d4e5f/);
 });
 
+test("the 40001 line is the rate before retries: the server's retries (X-Serialization-Retries) count as transactions that met one", () => {
+  const data = classicData();
+  // 100 answers (reserve_latency count), 4 of them 40001; the server retried 20 more transactions, each after a 40001.
+  data.metrics.reserve_conflicts = { type: "rate", contains: "default", values: { rate: 24 / 120, passes: 24, fails: 96 }, thresholds: { "rate<0.05": { ok: false } } };
+  data.metrics.reserve_serialization_retries = { type: "counter", contains: "default", values: { count: 20, rate: 2 } };
+  const { stdout } = summaryOutputs(data, cfg("/tmp/r"), "race", thresholds);
+  assert.match(stdout!, /40001\s+serialization before retries\s+24\s+20\.00 %/);
+  assert.match(stdout!, /40001: 24 of 120 reserve transactions met a serialization failure or deadlock,\s+20 of them retried by the server/);
+  assert.match(stdout!, /❌ reserve_conflicts rate<0.05/);
+  const html = summaryOutputs(data, cfg("/tmp/r"), "race", thresholds)["/tmp/r/report.html"]!;
+  assert.match(html, /serialization before retries/);
+  assert.match(html, /24 of 120 reserve transactions/);
+  assert.deepEqual(thresholds.reserve_conflicts, ["rate<0.05"], "the guide's 40001 < 5 % judges every bundle");
+});
+
+test("the event's inventory design is in the summary: buckets, the single row, or the user's own event", () => {
+  const line = (setup: Record<string, unknown>) => {
+    const data = { ...classicData(), setup_data: { eventId: "0b6c4f7e-1d2a-4c3b-8e9f-0a1b2c3d4e5f", ...setup } };
+    return /^event .*$/m.exec(summaryOutputs(data, cfg(null), "race", thresholds).stdout!)![0];
+  };
+  assert.match(line({ bucketsPerTier: 1024 }), /\(1024 inventory buckets per tier\)/);
+  assert.match(line({ bucketsPerTier: 1 }), /\(one inventory row per tier\)/);
+  assert.doesNotMatch(line({ bucketsPerTier: null }), /inventory/);
+  const html = summaryOutputs({ ...classicData(), setup_data: { eventId: "e", bucketsPerTier: 1024 } }, cfg("/tmp/r"), "race", thresholds)["/tmp/r/report.html"]!;
+  assert.match(html, /event e \(1024 inventory buckets per tier\)<\/p>/);
+});
+
 test("results folder: summary.json, junit.xml and report.html, only when RESULTS_DIR is set", () => {
   assert.deepEqual(Object.keys(summaryOutputs(classicData(), cfg(null), "race", thresholds)), ["stdout"]);
   const out = summaryOutputs(classicData(), cfg("results/run-1/"), "race", thresholds);

@@ -12,7 +12,7 @@ import { hmac } from "k6/crypto";
 import { batch, expectedStatuses, get as httpGet, post as httpPost } from "k6/http";
 import { backoffDelayMs, parseRetryAfter } from "../backoff.ts";
 import { classify, type Classification } from "../classify.ts";
-import { TAXONOMY } from "../errors.ts";
+import { RETRIES_HEADER, TAXONOMY } from "../errors.ts";
 import type { LoadConfig } from "../config.ts";
 import type { VuConfig } from "../vu-config.ts";
 import { isObject } from "../json.ts";
@@ -142,6 +142,12 @@ function settleReserve(cfg: VuConfig, body: string, idempotencyKey: string, firs
     const code = classification.code;
     m.reserveLatency.add(reply.durationMs);
     if (code !== null) m.reserveErrors.add(1, CODE_TAGS[code] || (CODE_TAGS[code] = { code }));
+    const retried = serverRetries(reply);
+    if (retried > 0) {
+      m.reserveSerializationRetries.add(retried);
+      for (let n = retried; n > 0; n--) m.reserveConflicts.add(true);
+    }
+    m.reserveConflicts.add(code === TAXONOMY.SERIALIZATION || code === TAXONOMY.DEADLOCK);
     if (classification.retryable && attempt < cfg.maxRetries) {
       m.retries.add(1);
       sleep(backoffDelayMs(attempt, Math.random, parseRetryAfter(header(reply, "Retry-After"))) / 1000);
@@ -156,6 +162,16 @@ function settleReserve(cfg: VuConfig, body: string, idempotencyKey: string, firs
   }
 }
 
+/**
+ * The 40001/40P01 retries the server spent before this answer (X-Serialization-Retries; 0 where a backend
+ * does not send it). k6 gives header names in Go's canonical form, RETRIES_HEADER's own, so one lookup
+ * does, where header() walks every name.
+ */
+function serverRetries(reply: Reply): number {
+  const n = Number(reply.res.headers?.[RETRIES_HEADER]);
+  return n > 0 ? n : 0;
+}
+
 /** A usable answer: 200 with a session_url, or 409 naming its error code. */
 function reserveAnswered(r: Reply): boolean {
   const body = r.body as Record<string, unknown> | null;
@@ -163,7 +179,7 @@ function reserveAnswered(r: Reply): boolean {
   return r.status === 200 ? typeof body.session_url === "string" : r.status === 409 && typeof body.error === "string";
 }
 
-/** Reserve (+ pending order) with retries; records reserve_latency per attempt, reserve_errors{code} (sold out included), retries and reserve_failures. */
+/** Reserve (+ pending order) with retries; records reserve_latency per attempt, reserve_errors{code} (sold out included), reserve_conflicts, reserve_serialization_retries, retries and reserve_failures. */
 export function reserve(cfg: VuConfig, request: ReserveRequest, idempotencyKey: string = uuid()): ReserveResult {
   const body = JSON.stringify(request);
   return settleReserve(cfg, body, idempotencyKey, sendReserve(cfg, body, idempotencyKey));

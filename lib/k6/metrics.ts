@@ -10,6 +10,14 @@ export const reserveFailures = new Rate("reserve_failures");
 export const checkoutFailures = new Rate("checkout_failures");
 export const paymentFailures = new Rate("payment_failures");
 export const reserveErrors = new Counter("reserve_errors");
+/**
+ * One sample per database transaction a reserve took: true for each that met a 40001/40P01 (the retries the
+ * server spent, from X-Serialization-Retries, and a 40001/40P01 answer), false for the answer's own
+ * otherwise. Its rate is the 40001 rate before retries, the race lab's figure that the guide bounds at 5 %.
+ */
+export const reserveConflicts = new Rate("reserve_conflicts");
+/** The 40001/40P01 retries the server spent before its answers (X-Serialization-Retries), summed. */
+export const reserveSerializationRetries = new Counter("reserve_serialization_retries");
 export const retries = new Counter("retries");
 export const idempotentReplays = new Counter("idempotent_replays");
 export const invariantViolations = new Counter("invariant_violations");

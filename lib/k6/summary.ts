@@ -11,9 +11,13 @@ import { normalizeSummary } from "../summary-model.ts";
 import { renderSummaryText, type RunContext } from "../summary-text.ts";
 import type { ThresholdMap } from "../thresholds.ts";
 
-function eventIdOf(data: unknown): string | null {
-  const setup = isObject(data) ? data.setup_data : undefined;
-  return isObject(setup) && typeof setup.eventId === "string" ? setup.eventId : null;
+/** What setup() created, as handleSummary receives it (undefined fields when setup never ran). */
+function setupOf(data: unknown): { eventId: string | null; bucketsPerTier: number | null } {
+  const setup = isObject(data) && isObject(data.setup_data) ? data.setup_data : {};
+  return {
+    eventId: typeof setup.eventId === "string" ? setup.eventId : null,
+    bucketsPerTier: typeof setup.bucketsPerTier === "number" ? setup.bucketsPerTier : null,
+  };
 }
 
 /** The dashboard as the report links to it: by name when k6 writes it into the results folder. */
@@ -27,12 +31,14 @@ function dashboardLink(cfg: LoadConfig): string | null {
 export function summaryOutputs(data: unknown, cfg: LoadConfig, bundle: BundleName, thresholds: ThresholdMap): Record<string, string> {
   const secrets = configSecrets(cfg);
   const spec = BUNDLES[bundle];
+  const setup = setupOf(data);
   const ctx: RunContext = {
     bundle,
     profile: spec.profile,
     scenario: spec.scenario,
     target: redactText(cfg.supabaseUrl, secrets),
-    eventId: eventIdOf(data),
+    eventId: setup.eventId,
+    bucketsPerTier: setup.bucketsPerTier,
     checks: teardownChecks(bundle),
     dashboard: dashboardLink(cfg),
   };
