@@ -4,7 +4,7 @@
 import { xmlEscape as esc } from "./junit.ts";
 import { capacityFromModel, invariantOutcomes, metricValue, soldOutRate, type SummaryModel } from "./summary-model.ts";
 import {
-  conflictNote, fmtCount, fmtMs, fmtPct, inventoryDesign, LATENCY_METRICS, LATENCY_STATS, taxonomyRows, type RunContext,
+  conflictNote, fmtCount, fmtMs, fmtPct, inventoryDesign, LATENCY_METRICS, LATENCY_STATS, runVerdict, taxonomyRows, type RunContext,
 } from "./summary-text.ts";
 
 const COLORS = ["#4c78a8", "#72b7b2", "#f58518", "#e45756"];
@@ -59,7 +59,7 @@ table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;paddin
 .passed{background:#dafbe1}.failed{background:#ffebe9}`;
 
 export function renderHtml(model: SummaryModel, ctx: RunContext): string {
-  const failed = model.thresholds.filter((t) => t.ok === false).length;
+  const verdict = runVerdict(model, ctx);
   const latencyRows = LATENCY_METRICS.filter((m) => model.metrics[m]).map((m) => [
     esc(m),
     ...LATENCY_STATS.map((s) => esc(fmtMs(metricValue(model, m, s) ?? (s === "p(50)" ? metricValue(model, m, "med") : undefined)))),
@@ -72,7 +72,7 @@ export function renderHtml(model: SummaryModel, ctx: RunContext): string {
 <body>
 <h1>K6 load test report: ${esc(ctx.bundle)}</h1>
 <p>profile <b>${esc(ctx.profile)}</b>, scenario <b>${esc(ctx.scenario)}</b>, target ${esc(ctx.target)}, event ${esc(ctx.eventId ?? "-")}${esc(inventoryDesign(ctx.bucketsPerTier))}</p>
-<p class="result ${failed ? "failed" : "passed"}">${failed ? `FAILED: ${failed} threshold(s) crossed` : "PASSED"}</p>
+<p class="result ${verdict.outcome === "passed" ? "passed" : "failed"}">${esc(verdict.text)}</p>
 ${ctx.dashboard ? `<p>Over time (requests, latency, VUs): <a href="${esc(ctx.dashboard)}">k6 web dashboard</a></p>` : ""}
 <h2>Latency percentiles</h2>
 ${latencyChartSvg(model)}

@@ -119,6 +119,19 @@ export function inventoryDesign(buckets: number | null): string {
   return buckets > 1 ? ` (${buckets} inventory buckets per tier)` : " (one inventory row per tier)";
 }
 
+/**
+ * The run's verdict. setup() always returns the event it used, and k6's classic summary data carries what
+ * setup() returned, so a classic summary without an event means setup never finished (k6 then exits 108
+ * with nothing judged): that run is neither passed nor failed by its thresholds. The machine-readable
+ * shape carries no setup data at all.
+ */
+export function runVerdict(model: SummaryModel, ctx: RunContext): { outcome: "passed" | "failed" | "aborted"; text: string } {
+  const failed = model.thresholds.filter((t) => t.ok === false).length;
+  if (model.shape === "classic" && ctx.eventId === null) return { outcome: "aborted", text: "ABORTED: setup() did not finish, so nothing was judged (see the error above)" };
+  if (failed > 0) return { outcome: "failed", text: `FAILED (${failed} threshold${failed === 1 ? "" : "s"} crossed)` };
+  return { outcome: "passed", text: "PASSED" };
+}
+
 export function renderSummaryText(model: SummaryModel, ctx: RunContext): string {
   const failed = model.thresholds.filter((t) => t.ok === false);
   const duration = model.durationMs === null ? "-" : `${(model.durationMs / 1000).toFixed(1)} s`;
@@ -151,7 +164,7 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     "THRESHOLDS",
     ...model.thresholds.filter((t) => !t.tracking).map((t) => `  ${icon(t.ok)} ${t.metric} ${t.expression}`),
     "",
-    failed.length === 0 ? "RESULT: PASSED" : `RESULT: FAILED (${failed.length} threshold${failed.length === 1 ? "" : "s"} crossed)`,
+    `RESULT: ${runVerdict(model, ctx).text}`,
     ...(failed.some((t) => t.metric === "generator_lag")
       ? [
           "  The load generator was short of CPU (generator_lag): k6, or the machine it shares with the target, delayed",

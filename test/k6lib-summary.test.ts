@@ -159,6 +159,15 @@ test("the event's inventory design is in the summary: buckets, the single row, o
   assert.match(html, /event e \(1024 inventory buckets per tier\)<\/p>/);
 });
 
+test("a run whose setup() never finished is ABORTED, not PASSED, in the text and the HTML report", () => {
+  const { setup_data: _, ...aborted } = classicData();
+  const out = summaryOutputs(aborted, cfg("/tmp/r"), "smoke", thresholds);
+  assert.match(out.stdout!, /RESULT: ABORTED: setup\(\) did not finish/);
+  assert.doesNotMatch(out.stdout!, /RESULT: (PASSED|FAILED)/);
+  assert.match(out["/tmp/r/report.html"]!, /class="result failed">ABORTED/);
+  assert.match(summaryOutputs(classicData(), cfg("/tmp/r"), "smoke", thresholds).stdout!, /RESULT: FAILED/);
+});
+
 test("results folder: summary.json, junit.xml and report.html, only when RESULTS_DIR is set", () => {
   assert.deepEqual(Object.keys(summaryOutputs(classicData(), cfg(null), "race", thresholds)), ["stdout"]);
   const out = summaryOutputs(classicData(), cfg("results/run-1/"), "race", thresholds);
@@ -181,7 +190,7 @@ test("results folder: summary.json, junit.xml and report.html, only when RESULTS
   assert.match(html, /<style>/);
   assert.match(html, /<svg [^>]*role="img"/);
   assert.doesNotMatch(html, /<script|<link|src=|@import|url\(/i, "self-contained: nothing external");
-  assert.match(html, /FAILED: 3 threshold/);
+  assert.match(html, /FAILED \(3 thresholds crossed\)/);
 });
 
 test("a starved load generator is named as such, not blamed on the backend", () => {
