@@ -9,7 +9,7 @@ import { ConfigError, configFromEnv } from "../backend/config.ts";
 import { startTarget } from "../backend/index.ts";
 
 async function main(): Promise<number> {
-  let config;
+  let config: ReturnType<typeof configFromEnv>;
   try {
     config = configFromEnv(process.env);
   } catch (err) {

@@ -101,7 +101,7 @@ export const BUNDLE_NAMES = Object.keys(BUNDLES) as BundleName[];
 export const HEAVY_BUNDLES: readonly BundleName[] = ["stress", "spike", "spike-arrival", "race", "soak"];
 
 export function isBundleName(value: string): value is BundleName {
-  return Object.prototype.hasOwnProperty.call(BUNDLES, value);
+  return Object.hasOwn(BUNDLES, value);
 }
 
 /** Every check a bundle's teardown reports, in report order: the SQL invariants, then the suite's own. */

@@ -30,7 +30,7 @@ export const API_ERRORS = {
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
-  return typeof value === "string" && Object.prototype.hasOwnProperty.call(API_ERRORS, value);
+  return typeof value === "string" && Object.hasOwn(API_ERRORS, value);
 }
 
 /**

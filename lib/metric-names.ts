@@ -62,8 +62,8 @@ export function capacityMetric(field: CapacityField): string {
 
 export function metricKind(name: string): MetricKind | undefined {
   const base = name.replace(/\{.*\}$/, "");
-  if (Object.prototype.hasOwnProperty.call(CUSTOM_METRICS, base)) return CUSTOM_METRICS[base as CustomMetric];
-  if (Object.prototype.hasOwnProperty.call(BUILTIN_METRICS, base)) return BUILTIN_METRICS[base as keyof typeof BUILTIN_METRICS];
+  if (Object.hasOwn(CUSTOM_METRICS, base)) return CUSTOM_METRICS[base as CustomMetric];
+  if (Object.hasOwn(BUILTIN_METRICS, base)) return BUILTIN_METRICS[base as keyof typeof BUILTIN_METRICS];
   if ((CAPACITY_FIELDS as readonly string[]).some((f) => capacityMetric(f as CapacityField) === base)) return "gauge";
   return undefined;
 }

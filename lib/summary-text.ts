@@ -173,5 +173,5 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
       : []),
     RULE,
   ];
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -113,7 +113,7 @@ test("npm run verify: a clean event passes, a corrupted one fails with the viola
   assert.equal(clean.code, 0, clean.stderr);
   assert.match(clean.stdout, /✅ sold_lte_total/);
   assert.match(clean.stdout, /✅ holds_within_capacity/);
-  assert.match(clean.stdout, /CAPACITY \(load_test_capacity\)\n  tickets 10/);
+  assert.match(clean.stdout, /CAPACITY \(load_test_capacity\)\n {2}tickets 10/);
   assert.match(clean.stdout, /RESULT: PASSED/);
   assert.ok(!clean.stdout.includes(target.serviceRoleKey));
 

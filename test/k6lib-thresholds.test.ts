@@ -28,7 +28,7 @@ test("bad entries are named with their path and a fix", () => {
       f.goals.no_contention!.reserve_latency = ["p99<500"];
       f.goals.no_contention!.reserve_failures = ["p(95)<3"];
       f.goals.no_contention!.not_a_metric = ["count<1"];
-      f.always["oversell_detected"] = [];
+      f.always.oversell_detected = [];
       f.bundles.race = "nowhere";
       delete f.bundles.smoke;
       f.bundles.bogus = "no_contention";

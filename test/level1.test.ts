@@ -52,6 +52,6 @@ test("with expiry_keeps_inventory planted, psql exits non-zero and names the exp
   await applyFault(url, "expiry_keeps_inventory");
   const r = psql(url);
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /NOTICE:  FAIL expiry: .*reserved_quantity 2/);
-  assert.match(r.stderr, /ERROR:  Level 1 FAILED: expiry/);
+  assert.match(r.stderr, /NOTICE: {2}FAIL expiry: .*reserved_quantity 2/);
+  assert.match(r.stderr, /ERROR: {2}Level 1 FAILED: expiry/);
 });

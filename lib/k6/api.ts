@@ -169,7 +169,7 @@ function settleReserve(cfg: VuConfig, body: string, idempotencyKey: string, firs
  */
 function serverRetries(reply: Reply): number {
   const n = Number(reply.res.headers?.[RETRIES_HEADER]);
-  return n > 0 ? n : 0;
+  return Math.max(n , 0);
 }
 
 /** A usable answer: 200 with a session_url, or 409 naming its error code. */

@@ -37,7 +37,7 @@ export const sqlSource: InvariantSource = (cfg) => {
     invariants: (eventId) => parseInvariantRows(query(INVARIANTS_SQL, eventId)),
     capacity: (eventId) => {
       const rows = query(CAPACITY_SQL, eventId);
-      return rows && rows[0] ? parseCapacity(String(rows[0].capacity)) : null;
+      return rows?.[0] ? parseCapacity(String(rows[0].capacity)) : null;
     },
     problem: () => problem,
     close: () => db?.close(),

@@ -46,7 +46,7 @@ export function summaryOutputs(data: unknown, cfg: LoadConfig, bundle: BundleNam
   const outputs: Record<string, string> = { stdout: renderSummaryText(model, ctx) };
   if (cfg.resultsDir !== null) {
     const dir = cfg.resultsDir.replace(/\/+$/, "");
-    outputs[`${dir}/summary.json`] = JSON.stringify({ context: ctx, ...model }, null, 2) + "\n";
+    outputs[`${dir}/summary.json`] = `${JSON.stringify({ context: ctx, ...model }, null, 2)}\n`;
     outputs[`${dir}/junit.xml`] = renderJunit(model, ctx);
     outputs[`${dir}/report.html`] = renderHtml(model, ctx);
   }

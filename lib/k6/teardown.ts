@@ -42,7 +42,7 @@ function unreadable(name: string, why: string): InvariantRow {
 }
 
 export function teardownRun(cfg: LoadConfig, bundle: BundleName, data: SetupData | undefined, source: InvariantSource): void {
-  if (!data || !data.eventId) {
+  if (!data?.eventId) {
     // setup() aborted: nothing ran, and an unreadable verdict must still fail the run.
     m.invariantViolations.add(1, { check: "invariants_readable" });
     return;

@@ -84,7 +84,7 @@ function declaredIn(scope: AnyNode): Set<string> {
     if (node.type === "ClassDeclaration" && node.id) names.add((node.id as AnyNode).name as string);
     if (node.type === "CatchClause") patternNames(node.param as AnyNode, names);
     for (const value of Object.values(node)) {
-      if (Array.isArray(value)) value.forEach((v) => isNode(v) && visit(v, false));
+      if (Array.isArray(value)) for (const v of value.filter(isNode)) visit(v, false);
       else if (isNode(value)) visit(value, false);
     }
   };
@@ -189,7 +189,7 @@ function freeGlobalViolations(program: AnyNode, flavour: Flavour): Violation[] {
       found.push({ line: line(node), message: "`Symbol.asyncIterator` is undefined in k6 v0.49" });
     }
     for (const [k, value] of Object.entries(node)) {
-      if (Array.isArray(value)) value.forEach((v) => isNode(v) && walk(v, scopes, place, node, k));
+      if (Array.isArray(value)) for (const v of value.filter(isNode)) walk(v, scopes, place, node, k);
       else if (isNode(value)) walk(value, scopes, place, node, k);
     }
   };
