@@ -2,7 +2,7 @@
 // that VUs that collided once do not collide again in lock-step, never more than 1 s (the guide's cap),
 // and never less than what the server asked for in Retry-After (still capped). Pure module.
 
-export const BACKOFF_BASE_MS = 50;
+const BACKOFF_BASE_MS = 50;
 export const BACKOFF_CAP_MS = 1000;
 
 /**

@@ -16,25 +16,25 @@ export const PROFILE_NAMES = [
   "race",
   "brief",
 ] as const;
-export type ProfileName = (typeof PROFILE_NAMES)[number];
+type ProfileName = (typeof PROFILE_NAMES)[number];
 
-export const SCENARIO_NAMES = ["reservation", "race", "idempotency", "abandonment"] as const;
+const SCENARIO_NAMES = ["reservation", "race", "idempotency", "abandonment"] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** Checks the suite proves on top of the SQL's own invariants (lib/invariants.ts). */
-export const SUITE_CHECKS = {
+const SUITE_CHECKS = {
   counters_within_capacity: "sold + reserved stays within total_tickets (load_test_capacity)",
   holds_within_capacity:
     "active + converted holds never outnumber total_tickets: catches an oversell even where the counters lie",
   idempotent_replay_consistent: "a replayed Idempotency-Key answers the same status and body, marked as a replay",
   abandoned_holds_released: "holds left to expire give every seat back: reserved and active holds reach 0",
 } as const;
-export type SuiteCheck = keyof typeof SUITE_CHECKS;
+type SuiteCheck = keyof typeof SUITE_CHECKS;
 
 /** Suite checks whose failure means more seats were promised than exist. */
-export const SUITE_OVERSELL_CHECKS: readonly SuiteCheck[] = ["counters_within_capacity", "holds_within_capacity"];
+const SUITE_OVERSELL_CHECKS: readonly SuiteCheck[] = ["counters_within_capacity", "holds_within_capacity"];
 
-export interface EventShape {
+interface EventShape {
   tiers: number;
   ticketsPerTier: number;
   holdSeconds: number;
@@ -70,10 +70,6 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioMeta>> = {
     opensIn: 0,
   },
 };
-
-/** Which threshold group of thresholds.json judges a bundle. */
-export const THRESHOLD_GROUPS = ["no_contention", "high_contention", "flash_sale"] as const;
-export type ThresholdGroup = (typeof THRESHOLD_GROUPS)[number];
 
 export interface BundleSpec {
   profile: ProfileName;

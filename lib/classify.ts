@@ -14,7 +14,7 @@ export interface ObservedResponse {
   error?: string;
 }
 
-export type Outcome = "success" | "sold_out" | "error";
+type Outcome = "success" | "sold_out" | "error";
 
 export interface Classification {
   readonly outcome: Outcome;

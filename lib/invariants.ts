@@ -2,7 +2,7 @@
 // Shared by the SQL (which emits them), the k6 teardown, the race lab and `npm run verify` (which
 // tag and print them). Pure module: no k6 import.
 
-export const INVARIANTS = {
+const INVARIANTS = {
   no_negative_availability: "no tier has sold + reserved above total, nor a negative counter",
   reserved_lte_total: "reserved_quantity <= total_quantity on every tier",
   sold_lte_total: "sold_quantity <= total_quantity on every tier",

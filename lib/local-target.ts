@@ -15,7 +15,6 @@ export const LOCAL_SERVICE_ROLE_KEY =
 
 /** The local database password; the embedded server only listens on 127.0.0.1. */
 export const LOCAL_DB_PASSWORD = "postgres";
-export const LOCAL_DATABASE_URL = `postgresql://postgres:${LOCAL_DB_PASSWORD}@127.0.0.1:${LOCAL_DB_PORT}/postgres`;
 
 /** Shared secret of the simulated payment provider; the webhook body is signed with HMAC-SHA256. */
 export const LOCAL_WEBHOOK_SECRET = "whsec_liventix_local_only";

@@ -4,7 +4,7 @@
 
 export type MetricKind = "trend" | "rate" | "counter" | "gauge";
 
-export const CUSTOM_METRICS = {
+const CUSTOM_METRICS = {
   reserve_latency: "trend",
   checkout_latency: "trend",
   payment_latency: "trend",
@@ -22,7 +22,7 @@ export const CUSTOM_METRICS = {
   generator_lag: "trend",
 } as const satisfies Record<string, MetricKind>;
 
-export type CustomMetric = keyof typeof CUSTOM_METRICS;
+type CustomMetric = keyof typeof CUSTOM_METRICS;
 
 /** k6's own metrics that thresholds.json may judge. */
 export const BUILTIN_METRICS = {

@@ -58,7 +58,7 @@ export function buildOptions(bundle: BundleName, profile: ProfileSpec, config: L
   return options;
 }
 
-export interface BundlePlan {
+interface BundlePlan {
   config: LoadConfig;
   thresholds: ThresholdMap;
   options: BundleOptions;

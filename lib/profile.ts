@@ -3,7 +3,7 @@
 // (never below 1 VU / 1 s), and the conversion into a k6 scenario. Pure module: no k6 import (k6/options is types only).
 import type { Scenario } from "k6/options";
 
-export interface Stage {
+interface Stage {
   duration: string;
   target: number;
 }

@@ -16,7 +16,7 @@ export const SERVICE_ROLE_FUNCTIONS = [
 ] as const;
 
 /** Functions only their owner executes: the SECURITY DEFINER functions above call them as the owner. */
-export const OWNER_ONLY_FUNCTIONS = [
+const OWNER_ONLY_FUNCTIONS = [
   "try_reserve",
   "reserve_tickets_batch",
   "checkout_holds",

@@ -8,12 +8,12 @@ import { isObject } from "./json.ts";
 import { CAPACITY_FIELDS, capacityMetric, type Capacity } from "./metric-names.ts";
 import { evaluateExpression, thresholdExpressions, TRACKING_EXPRESSION, type ThresholdMap } from "./thresholds.ts";
 
-export interface MetricSummary {
+interface MetricSummary {
   type: string;
   values: Record<string, number>;
 }
 
-export interface ThresholdOutcome {
+interface ThresholdOutcome {
   metric: string;
   expression: string;
   /** null: k6 did not say and the value needed to evaluate it is absent. */
@@ -22,7 +22,7 @@ export interface ThresholdOutcome {
   tracking: boolean;
 }
 
-export interface CheckOutcome {
+interface CheckOutcome {
   name: string;
   passes: number;
   fails: number;

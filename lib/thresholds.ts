@@ -7,7 +7,7 @@ import { TAXONOMY_CODES } from "./classify.ts";
 import { isObject } from "./json.ts";
 import { metricKind, type MetricKind } from "./metric-names.ts";
 
-export type ThresholdEntry = string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: string };
+type ThresholdEntry = string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: string };
 export type ThresholdMap = Record<string, ThresholdEntry[]>;
 
 export interface ThresholdsFile {

@@ -11,7 +11,7 @@ import type { Answer, Load } from "./chaos-load.ts";
 
 const run = promisify(execFile);
 
-export interface FaultContext {
+interface FaultContext {
   /** Superuser URL of the suite's own server. */
   databaseUrl: string;
   server: EmbeddedServer;
@@ -21,7 +21,7 @@ export interface FaultContext {
   minFreezeMs: number;
 }
 
-export interface Injected {
+interface Injected {
   /** What was done, for the report. */
   did: string;
   /** When the database was usable again (the clock the recovery time is measured from). */

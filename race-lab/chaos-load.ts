@@ -49,7 +49,7 @@ function judge(status: number, retryAfter: string | null): string | undefined {
   return `answered ${status}`;
 }
 
-export async function ask(
+async function ask(
   answers: Answer[],
   route: Answer["route"],
   url: string,

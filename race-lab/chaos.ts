@@ -27,7 +27,7 @@ export interface ChaosOptions {
   onProgress?: (line: string) => void;
 }
 
-export interface PhaseReport {
+interface PhaseReport {
   fault: string;
   did: string;
   answers: number;
@@ -179,7 +179,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
   }
 }
 
-export function formatPhase(p: PhaseReport): string {
+function formatPhase(p: PhaseReport): string {
   const statuses = Object.entries(p.byStatus)
     .map(([s, n]) => `${s} × ${n}`)
     .join(", ");

@@ -23,7 +23,7 @@ const RUN_HISTORY = 200;
 /** Without pg_cron the runner is unknown (the target's timer runs every 10 s): judged as once a minute. */
 const APP_INTERVAL_SECONDS = 60;
 
-export interface CronState {
+interface CronState {
   job: CronJob | null;
   /** Newest first. */
   runs: CronRun[];
@@ -101,7 +101,7 @@ export function ago(seconds: number | null): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-export function describeRunner(state: HoldExpiryState): string {
+function describeRunner(state: HoldExpiryState): string {
   const job = state.cron?.job;
   if (job) return `pg_cron job ${job.jobid} "${job.jobname ?? ""}" every "${job.schedule}"${job.active ? "" : " (INACTIVE)"}`;
   if (state.cron) return "pg_cron is installed but schedules no cleanup_expired_holds() job";

@@ -1,7 +1,7 @@
 // Reads pgbench's own words back into numbers: the final report (stdout), the per-second progress lines
 // and the "client N aborted" errors (stderr). The race lab judges a run only from what pgbench measured.
 
-export interface StatementLatency {
+interface StatementLatency {
   latencyMs: number;
   failures: number;
   retries: number;
@@ -18,7 +18,7 @@ export interface ProgressSample {
   retries: number;
 }
 
-export interface AbortError {
+interface AbortError {
   message: string;
   clients: number;
 }

@@ -13,7 +13,7 @@ import { parsePgbenchReport, type PgbenchReport } from "./pgbench-report.ts";
 import type { Isolation } from "../backend/config.ts";
 import type { ScriptName } from "./workload.ts";
 
-export const PGBENCH_DIR = fileURLToPath(new URL("./pgbench/", import.meta.url));
+const PGBENCH_DIR = fileURLToPath(new URL("./pgbench/", import.meta.url));
 const INSTALL_HINT = "install the PostgreSQL 15+ client tools: apt-get install -y postgresql-client (macOS: brew install libpq)";
 
 /** PGBENCH=/path/to/pgbench picks the binary (and only that one); otherwise the usual places, then PATH. */

@@ -12,7 +12,7 @@ import { readStatStatements, resetStatStatements, type StatStatements } from "./
 import { readTableStats, tableStatsDelta, type TableStat } from "./table-stats.ts";
 import { invariantVerdicts, labVerdicts, type Verdict } from "./verdicts.ts";
 
-export interface LabEvent {
+interface LabEvent {
   event_id: string;
   tier_ids: string[];
   total_tickets: number;
@@ -22,7 +22,7 @@ export interface LabEvent {
   buckets_per_tier?: number;
 }
 
-export interface Observability {
+interface Observability {
   statements: StatStatements;
   lockWaits: LockWaits;
   tables: TableStat[];

@@ -8,7 +8,7 @@ import { CLEANUP_JOB_NAME, describeRepair, describeStuckTier, MISSED_INTERVALS }
 import { ago, describeOverdue, readHoldExpiry, type HoldExpiryState } from "./hold-expiry.ts";
 import { settleItem } from "./settle-readiness.ts";
 
-export type ReadinessStatus = "pass" | "fail" | "warn";
+type ReadinessStatus = "pass" | "fail" | "warn";
 
 export interface ReadinessItem {
   name: string;

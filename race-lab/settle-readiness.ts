@@ -7,7 +7,7 @@ import { MISSED_INTERVALS } from "../backend/hold-expiry-sql.ts";
 import { ago } from "./hold-expiry.ts";
 import type { ReadinessItem } from "./readiness.ts";
 
-export const SETTLE_JOB_NAME = "liventix-settle-tier-counters";
+const SETTLE_JOB_NAME = "liventix-settle-tier-counters";
 
 export async function settleItem(client: pg.Client, intervalSeconds: number): Promise<ReadinessItem> {
   const name = "bucketed tiers' counters settled (settle_tier_counters)";

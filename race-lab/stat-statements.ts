@@ -3,7 +3,7 @@
 // enable it instead of failing the run.
 import type pg from "pg";
 
-export interface StatementStat {
+interface StatementStat {
   query: string;
   calls: number;
   meanMs: number;

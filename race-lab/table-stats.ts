@@ -2,7 +2,7 @@
 // shows how much churn (updates, HOT updates, dead rows) the flash sale caused.
 import type pg from "pg";
 
-export const WATCHED_TABLES = ["ticket_holds", "ticket_tiers", "inventory_buckets", "orders", "tickets"] as const;
+const WATCHED_TABLES = ["ticket_holds", "ticket_tiers", "inventory_buckets", "orders", "tickets"] as const;
 
 export interface TableStat {
   table: string;

@@ -4,8 +4,8 @@ import type { InvariantRow } from "../lib/invariants.ts";
 import { conflictRate, type PgbenchReport } from "./pgbench-report.ts";
 import type { SaleTally } from "./sale-checks.ts";
 
-export const LATENCY_LIMIT_MS = 2000;
-export const CONFLICT_RATE_LIMIT = 0.05;
+const LATENCY_LIMIT_MS = 2000;
+const CONFLICT_RATE_LIMIT = 0.05;
 
 /** Names of the race lab's own checks; the fault catalog refers to them (and to invariant names). */
 export const LAB_CHECKS = {

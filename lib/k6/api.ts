@@ -72,11 +72,11 @@ function keyHeaders(key: string): Record<string, string> {
   return { apikey: key, Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
 }
 
-export function post(url: string, body: string, params: Params): Reply {
+function post(url: string, body: string, params: Params): Reply {
   return toReply(httpPost(url, body, params));
 }
 
-export function get(url: string, params: Params): Reply {
+function get(url: string, params: Params): Reply {
   return toReply(httpGet(url, params));
 }
 
@@ -225,7 +225,7 @@ export function resumeInSecondTab(cfg: VuConfig, eventId: string, holdId: string
 }
 
 /** Resolves a session_url the API may give as a path. */
-export function absoluteUrl(cfg: VuConfig, url: string): string {
+function absoluteUrl(cfg: VuConfig, url: string): string {
   if (/^https?:\/\//i.test(url)) return url;
   return `${cfg.supabaseUrl}${url.startsWith("/") ? "" : "/"}${url}`;
 }
