@@ -96,10 +96,10 @@ const cases = (): BadCase[] => [
   { name: "form-encoded body", send: () => t.post(CHECKOUT, "a=1", { headers: { "content-type": "application/x-www-form-urlencoded" } }), status: 415, error: "UNSUPPORTED_MEDIA_TYPE" },
   { name: "no key", send: () => t.post(CHECKOUT, good(), { key: null }), status: 401, error: "UNAUTHORIZED" },
   { name: "garbage key", send: () => t.post(CHECKOUT, good(), { key: "not-a-jwt" }), status: 401, error: "UNAUTHORIZED" },
-  { name: "expired key", send: () => t.post(CHECKOUT, good(), { key: signKey(LOCAL_JWT_SECRET, "anon", -60) }), status: 401, error: "UNAUTHORIZED" },
+  { name: "expired key", send: async () => t.post(CHECKOUT, good(), { key: await signKey(LOCAL_JWT_SECRET, "anon", -60) }), status: 401, error: "UNAUTHORIZED" },
   {
     name: "key signed with another secret",
-    send: () => t.post(CHECKOUT, good(), { key: signKey("another-secret-that-is-at-least-32-chars", "service_role") }),
+    send: async () => t.post(CHECKOUT, good(), { key: await signKey("another-secret-that-is-at-least-32-chars", "service_role") }),
     status: 401,
     error: "UNAUTHORIZED",
   },
