@@ -46,8 +46,8 @@ export function createApp(options: AppOptions): Hono {
     return rpcFunctions;
   };
 
-  const caller = (c: Context): Caller => {
-    const who = authenticate(c.req.raw.headers, options.jwtSecret);
+  const caller = async (c: Context): Promise<Caller> => {
+    const who = await authenticate(c.req.raw.headers, options.jwtSecret);
     if (who instanceof HttpError) throw who;
     return who;
   };
@@ -62,13 +62,13 @@ export function createApp(options: AppOptions): Hono {
   });
 
   app.post("/functions/v1/enhanced-checkout", async (c) => {
-    const who = caller(c);
+    const who = await caller(c);
     const body = await jsonBody(c);
     return send(c, await enhancedCheckout(db, options.publicUrl, body, c.req.header("idempotency-key") ?? null, who));
   });
 
   app.post("/functions/v1/checkout-session/:order_id", async (c) => {
-    caller(c);
+    await caller(c);
     await readBody(c.req.raw);
     return send(c, await openCheckoutSession(db, c.req.param("order_id")));
   });
@@ -82,7 +82,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.post("/rest/v1/rpc/:fn", async (c) => {
     // Refused before any lookup: other roles learn nothing, not even which functions exist.
-    if (caller(c).role !== "service_role") throw apiError("FORBIDDEN", "the RPC endpoint needs the service_role key");
+    if ((await caller(c)).role !== "service_role") throw apiError("FORBIDDEN", "the RPC endpoint needs the service_role key");
     const name = c.req.param("fn");
     if (!(await functions()).has(name)) {
       throw apiError("NOT_FOUND", `no callable function "${name}"; see docs/target.md for the ones this API exposes`);

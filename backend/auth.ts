@@ -1,6 +1,7 @@
-// Supabase-style API keys: HS256 JWTs whose `role` claim decides what a caller may do. Verified with
-// node:crypto only, so the check is small enough to read in full and has no dependency to trust.
-import { createHmac, timingSafeEqual } from "node:crypto";
+// Supabase-style API keys: HS256 JWTs whose `role` claim decides what a caller may do, signed and
+// verified with hono/jwt.
+import { decode, sign, verify } from "hono/jwt";
+import { JwtTokenSignatureMismatched } from "hono/utils/jwt/types";
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET, LOCAL_SERVICE_ROLE_KEY } from "../lib/local-target.ts";
 import { apiError, HttpError } from "./http-errors.ts";
 
@@ -13,72 +14,75 @@ export interface Caller {
   subject: string | null;
 }
 
-function base64url(data: Buffer | string): string {
-  return Buffer.from(data).toString("base64url");
-}
+// Hono decodes any base64 (padding, "+", "/"); a key is the compact form only.
+const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// Hono checks nbf and iat with no clock-skew leeway (a fresh token from a clock a second ahead would be
+// refused) and skips an exp of 0 or of another type: exp is checked below instead.
+const HS256_SIGNATURE_ONLY = { alg: "HS256", exp: false, nbf: false, iat: false } as const;
 
-function hs256(secret: string, signingInput: string): Buffer {
-  return createHmac("sha256", secret).update(signingInput).digest();
+// Imported once per secret, as a CryptoKey: given the secret as a string, Hono would read one containing
+// "PUBLIC" or "PRIVATE" as a PEM key.
+const keys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** An API key for `role` (a user's token when `subject` is given): the public local keys for the local secret, otherwise freshly signed. */
-export function signKey(secret: string, role: Role, expiresInSeconds?: number, subject?: string): string {
+export async function signKey(secret: string, role: Role, expiresInSeconds?: number, subject?: string): Promise<string> {
   if (secret === LOCAL_JWT_SECRET && role !== "authenticated" && expiresInSeconds === undefined && subject === undefined) {
     return role === "anon" ? LOCAL_ANON_KEY : LOCAL_SERVICE_ROLE_KEY;
   }
-  const header = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
-  const payload = base64url(
-    JSON.stringify({
-      iss: "liventix-load",
-      role,
-      ...(subject === undefined ? {} : { sub: subject }),
-      exp: Math.floor(Date.now() / 1000) + (expiresInSeconds ?? 10 * 365 * 24 * 3600),
-    }),
-  );
-  return `${header}.${payload}.${base64url(hs256(secret, `${header}.${payload}`))}`;
-}
-
-function parseJson(segment: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
+  const payload = {
+    iss: "liventix-load",
+    role,
+    ...(subject === undefined ? {} : { sub: subject }),
+    exp: Math.floor(Date.now() / 1000) + (expiresInSeconds ?? 10 * 365 * 24 * 3600),
+  };
+  return sign(payload, await hmacKey(secret), "HS256");
 }
 
 /** Who a key says the caller is, or the 401 that explains why it grants nothing. */
-export function verifyKey(token: string, secret: string, nowSeconds = Date.now() / 1000): Caller | HttpError {
+export async function verifyKey(token: string, secret: string, nowSeconds = Date.now() / 1000): Promise<Caller | HttpError> {
   const bad = (why: string) => apiError("UNAUTHORIZED", `the API key is not valid: ${why}`);
-  const parts = token.split(".");
-  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) return bad("it is not a JWT");
-  const [h, p, s] = parts as [string, string, string];
-  const header = parseJson(h);
-  if (!header || header.alg !== "HS256") return bad("only HS256-signed keys are accepted");
-  const expected = hs256(secret, `${h}.${p}`);
-  const given = Buffer.from(s, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return bad("the signature does not match this project's JWT secret");
+  if (!COMPACT_JWT.test(token)) return bad("it is not a JWT");
+  let header: { alg?: unknown };
+  try {
+    header = decode(token).header;
+  } catch {
+    return bad("it is not a JWT");
   }
-  const payload = parseJson(p);
-  if (!payload) return bad("the payload is not a JSON object");
-  if (payload.exp !== undefined && (typeof payload.exp !== "number" || payload.exp <= nowSeconds)) {
+  // Hono verifies with the algorithm it is told, whatever the header says: any other header is refused here.
+  if (header?.alg !== "HS256") return bad("only HS256-signed keys are accepted");
+  let payload: unknown;
+  try {
+    payload = await verify(token, await hmacKey(secret), HS256_SIGNATURE_ONLY);
+  } catch (err) {
+    return bad(err instanceof JwtTokenSignatureMismatched ? "the signature does not match this project's JWT secret" : "it is not a JWT");
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return bad("the payload is not a JSON object");
+  const claims = payload as Record<string, unknown>;
+  if (claims.exp !== undefined && (typeof claims.exp !== "number" || claims.exp <= nowSeconds)) {
     return bad("it has expired");
   }
-  if (typeof payload.role !== "string" || !ROLES.includes(payload.role)) {
+  if (typeof claims.role !== "string" || !ROLES.includes(claims.role)) {
     return bad('its role claim must be "anon", "authenticated" or "service_role"');
   }
-  if (payload.sub !== undefined && (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 255)) {
+  if (claims.sub !== undefined && (typeof claims.sub !== "string" || claims.sub.length === 0 || claims.sub.length > 255)) {
     return bad("its sub claim must be a string of 1 to 255 characters");
   }
-  return { role: payload.role as Role, subject: (payload.sub as string | undefined) ?? null };
+  return { role: claims.role as Role, subject: (claims.sub as string | undefined) ?? null };
 }
 
 /**
  * The caller from `Authorization: Bearer` (which Supabase lets override the key) or `apikey`.
  * Every key sent must be valid: a garbage apikey next to a good bearer token is still refused.
  */
-export function authenticate(headers: Headers, secret: string): Caller | HttpError {
+export async function authenticate(headers: Headers, secret: string): Promise<Caller | HttpError> {
   const apikey = headers.get("apikey")?.trim() || undefined;
   const authorization = headers.get("authorization")?.trim();
   let bearer: string | undefined;
@@ -93,7 +97,7 @@ export function authenticate(headers: Headers, secret: string): Caller | HttpErr
   let caller: Caller | undefined;
   for (const token of [apikey, bearer]) {
     if (token === undefined) continue;
-    const verified = verifyKey(token, secret);
+    const verified = await verifyKey(token, secret);
     if (verified instanceof HttpError) return verified;
     caller = verified;
   }

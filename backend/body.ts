@@ -32,7 +32,14 @@ export async function readBody(req: Request, limit = BODY_LIMIT_BYTES): Promise<
       if (req.signal.aborted || (err as NodeJS.ErrnoException).code === "ECONNRESET") throw new ClientAborted("the client closed the connection mid-body");
       throw err;
     });
-    if (done) break;
+    if (done) {
+      // A client gone before the read began (authentication is awaited first) leaves no error, only a stream
+      // that ends early: the abort signal and the declared length tell it from a whole body.
+      if (req.signal.aborted && (declared === null || size !== Number(declared))) {
+        throw new ClientAborted("the client closed the connection mid-body");
+      }
+      break;
+    }
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => undefined);

@@ -17,7 +17,7 @@ import { startTarget, type Target } from "../backend/index.ts";
 import { EXIT, exitCodeOf } from "./exit-codes.ts";
 
 const run = promisify(execFile);
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SCRIPTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "../race-lab/pgbench");
 const RATIO_GOAL = 0.7;
 /** Buckets of the bucketed tier: what `npm run race -- --compare` uses. */
 const BUCKETS = 1024;
@@ -114,7 +114,7 @@ async function pgbench(bin: string, databaseUrl: string, script: string, tierId:
     PGPASSWORD: decodeURIComponent(url.password),
     PGDATABASE: url.pathname.slice(1) || "postgres",
   };
-  const args = ["-n", "-c", String(clients), "-j", "2", "-T", String(seconds), "-P", "1", "-D", `tier='${tierId}'`, "-f", path.join(HERE, script)];
+  const args = ["-n", "-c", String(clients), "-j", "2", "-T", String(seconds), "-P", "1", "-D", `tier='${tierId}'`, "-f", path.join(SCRIPTS, script)];
   try {
     const { stdout, stderr } = await run(bin, args, { env, maxBuffer: 16 * 1024 * 1024 });
     return parsePgbenchReport(stdout, stderr);
@@ -178,8 +178,8 @@ async function main(): Promise<void> {
     const half = Math.max(1, Math.round(env.BENCH_DURATION_S / 2));
     const sides = {
       ceiling: { label: "bare UPDATE (hot-row ceiling)", script: "hot-row.sql", tier: ev.tier_ids[1] },
-      reserve: { label: "try_reserve, single row", script: "reserve.sql", tier: ev.tier_ids[1] },
-      buckets: { label: `try_reserve, ${BUCKETS} buckets`, script: "reserve.sql", tier: bucketed.tier_ids[1] },
+      reserve: { label: "try_reserve, single row", script: "bench-reserve.sql", tier: ev.tier_ids[1] },
+      buckets: { label: `try_reserve, ${BUCKETS} buckets`, script: "bench-reserve.sql", tier: bucketed.tier_ids[1] },
     } as const;
     const runs: Record<keyof typeof sides, PgbenchReport[]> = { ceiling: [], reserve: [], buckets: [] };
     for (const side of ["ceiling", "reserve", "buckets", "buckets", "reserve", "ceiling"] as const) {

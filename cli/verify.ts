@@ -1,8 +1,7 @@
 // `npm run verify -- --event <id>`: the run's verdict from Node, for runs whose handleSummary never ran
-// (k6 Cloud) or to re-check an event later. Calls load_test_invariants and load_test_capacity through
-// supabase-js rpc() with the service role key, adds the suite's capacity checks, prints the same tables
-// as the k6 summary and exits 1 on any violation (cli/exit-codes.ts has the others).
-import { createClient } from "@supabase/supabase-js";
+// (k6 Cloud) or to re-check an event later. Calls load_test_invariants and load_test_capacity over
+// PostgREST's RPC endpoint with the service role key, adds the suite's capacity checks, prints the same
+// tables as the k6 summary and exits 1 on any violation (cli/exit-codes.ts has the others).
 import { parseArgs } from "node:util";
 import { configSecrets, redactText } from "../lib/redact.ts";
 import { rowsToOutcomes } from "../lib/summary-model.ts";
@@ -11,12 +10,6 @@ import { capacityChecks, parseCapacity, parseInvariantRows } from "../lib/teardo
 import { CliExit, runCli } from "./exit.ts";
 import { EXIT } from "./exit-codes.ts";
 import { checkConfig } from "./k6-common.ts";
-
-class NeverConnect {
-  constructor() {
-    throw new Error("verify does not use realtime");
-  }
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,21 +26,31 @@ async function main(): Promise<number> {
   const cfg = checkConfig(process.env, false);
   if (cfg.serviceRoleKey === null) throw new CliExit("liventix-load verify: SUPABASE_SERVICE_ROLE_KEY is required to call load_test_invariants", EXIT.USAGE);
   const secrets = configSecrets(cfg);
-  const supabase = createClient(cfg.supabaseUrl, cfg.serviceRoleKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    // supabase-js builds a realtime client eagerly and, on Node 20, refuses to without a WebSocket;
-    // verify never subscribes, so a transport that is never constructed satisfies it.
-    realtime: { transport: NeverConnect as never },
-  });
+  const key = cfg.serviceRoleKey;
+  const fail = (fn: string, why: string, code: number) => new CliExit(redactText(`liventix-load verify: ${fn} failed: ${why}`, secrets), code);
 
-  const call = async (fn: string) => {
-    const { data, error } = await supabase.rpc(fn, { p_event_id: eventId });
-    if (error) {
-      const unreachable = /fetch failed|ECONNREFUSED|ENOTFOUND|network/i.test(`${error.message} ${error.details ?? ""}`);
-      const hint = unreachable && cfg.loopback ? " Start the embedded target first: npm run target." : "";
-      throw new CliExit(redactText(`liventix-load verify: ${fn} failed: ${error.message}.${hint}`, secrets), unreachable ? EXIT.UNREACHABLE : EXIT.ERROR);
+  const call = async (fn: string): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await fetch(`${cfg.supabaseUrl}/rest/v1/rpc/${fn}`, {
+        method: "POST",
+        headers: { apikey: key, Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ p_event_id: eventId }),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      const hint = cfg.loopback ? " Start the embedded target first: npm run target." : "";
+      throw fail(fn, `${(err as Error).message}${cause ? ` (${cause})` : ""}.${hint}`, EXIT.UNREACHABLE);
     }
-    return data as unknown;
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      // PostgREST and the embedded target both explain an error in `message`.
+      const message = (body as { message?: unknown } | null)?.message;
+      // 404: the function does not exist there, so the project lacks the suite's migrations.
+      const code = res.status === 404 ? EXIT.NOT_SET_UP : EXIT.ERROR;
+      throw fail(fn, `${typeof message === "string" ? message : `HTTP ${res.status}`}.`, code);
+    }
+    return body;
   };
   const rows = parseInvariantRows(await call("load_test_invariants"));
   const capacity = parseCapacity(await call("load_test_capacity"));

@@ -1,12 +1,11 @@
 // Everything a client can get wrong gets its documented status and changes nothing in the database;
-// keys are checked; and supabase-js's rpc() works against the target unchanged.
+// keys are checked.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { INVARIANT_NAMES, type InvariantRow } from "../lib/invariants.ts";
 import { LOCAL_JWT_SECRET, WEBHOOK_SIGNATURE_HEADER } from "../lib/local-target.ts";
 import { signKey } from "../backend/auth.ts";
 import { signPayload } from "../backend/webhook.ts";
-import { databaseFingerprint, startTestTarget, supabaseClient, type LoadTestEvent, type TestTarget } from "./support/target.ts";
+import { databaseFingerprint, startTestTarget, type LoadTestEvent, type TestTarget } from "./support/target.ts";
 
 let t: TestTarget;
 let ev: LoadTestEvent;
@@ -96,10 +95,10 @@ const cases = (): BadCase[] => [
   { name: "form-encoded body", send: () => t.post(CHECKOUT, "a=1", { headers: { "content-type": "application/x-www-form-urlencoded" } }), status: 415, error: "UNSUPPORTED_MEDIA_TYPE" },
   { name: "no key", send: () => t.post(CHECKOUT, good(), { key: null }), status: 401, error: "UNAUTHORIZED" },
   { name: "garbage key", send: () => t.post(CHECKOUT, good(), { key: "not-a-jwt" }), status: 401, error: "UNAUTHORIZED" },
-  { name: "expired key", send: () => t.post(CHECKOUT, good(), { key: signKey(LOCAL_JWT_SECRET, "anon", -60) }), status: 401, error: "UNAUTHORIZED" },
+  { name: "expired key", send: async () => t.post(CHECKOUT, good(), { key: await signKey(LOCAL_JWT_SECRET, "anon", -60) }), status: 401, error: "UNAUTHORIZED" },
   {
     name: "key signed with another secret",
-    send: () => t.post(CHECKOUT, good(), { key: signKey("another-secret-that-is-at-least-32-chars", "service_role") }),
+    send: async () => t.post(CHECKOUT, good(), { key: await signKey("another-secret-that-is-at-least-32-chars", "service_role") }),
     status: 401,
     error: "UNAUTHORIZED",
   },
@@ -209,22 +208,4 @@ test("webhooks of other types are acknowledged and ignored", async () => {
   const res = await signedWebhook({ id: "evt_other", type: "charge.refunded", data: { order_id: orderId } });
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { ignored: boolean }).ignored, true);
-});
-
-test("supabase-js rpc() works unchanged against the target", async () => {
-  const supabase = supabaseClient(t.url, t.serviceRoleKey);
-  const setup = await supabase.rpc("load_test_setup", { p_tier_count: 2, p_tickets_per_tier: 5 });
-  assert.equal(setup.error, null);
-  const created = setup.data as LoadTestEvent;
-  assert.equal(created.tier_ids.length, 2);
-  assert.equal(created.total_tickets, 10);
-  const inv = await supabase.rpc("load_test_invariants", { p_event_id: created.event_id });
-  assert.equal(inv.error, null);
-  assert.deepEqual((inv.data as InvariantRow[]).map((r) => [r.check_name, r.passed]), INVARIANT_NAMES.map((n) => [n, true]));
-  const cleaned = await supabase.rpc("cleanup_expired_holds");
-  assert.equal(cleaned.error, null);
-  assert.equal(typeof cleaned.data, "number");
-  const anon = supabaseClient(t.url, t.anonKey);
-  const refused = await anon.rpc("load_test_setup", {});
-  assert.equal(refused.status, 403);
 });

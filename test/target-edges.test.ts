@@ -55,15 +55,15 @@ test("an Idempotency-Key belongs to its caller: role and user", async () => {
     t.post(CHECKOUT, { event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 1, session_id: session }, { key: apiKey, headers: { "Idempotency-Key": key } });
   const json = async (res: Response) => ({ status: res.status, replay: res.headers.get("x-idempotent-replay"), body: (await res.json()) as { order_id?: string; error?: string } });
 
-  const alice = await json(await buy("alice", userKey("user-alice")));
+  const alice = await json(await buy("alice", await userKey("user-alice")));
   assert.equal(alice.status, 200);
   // The same key from another user, another body: their own request, neither Alice's answer nor a 422.
-  const bob = await json(await buy("bob", userKey("user-bob")));
+  const bob = await json(await buy("bob", await userKey("user-bob")));
   assert.equal(bob.status, 200);
   assert.equal(bob.replay, null);
   assert.notEqual(bob.body.order_id, alice.body.order_id);
   // Alice's retry is her replay.
-  const again = await json(await buy("alice", userKey("user-alice")));
+  const again = await json(await buy("alice", await userKey("user-alice")));
   assert.deepEqual([again.status, again.replay, again.body.order_id], [200, "true", alice.body.order_id]);
   // Her exact request under another role is not her replay: it runs, and her active hold refuses it.
   const anon = await json(await buy("alice", t.anonKey));

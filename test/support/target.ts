@@ -1,7 +1,6 @@
 // A throwaway embedded target for tests: free ports, a temporary database removed on stop, no fsync,
 // and small helpers (keys, signed webhooks, RPC calls) so every team's test talks to it the same way.
 import pg from "pg";
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { startTarget, type Target, type TargetOptions } from "../../backend/index.ts";
 import { signPayload } from "../../backend/webhook.ts";
 import { WEBHOOK_SIGNATURE_HEADER } from "../../lib/local-target.ts";
@@ -98,19 +97,4 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** What supabase-js needs to be built on Node 20 (no global WebSocket); rpc() never opens a socket. */
-class NeverConnect {
-  constructor() {
-    throw new Error("the tests never subscribe to realtime channels");
-  }
-}
-
-/** A supabase-js client for the target, exactly as a user script would create one. */
-export function supabaseClient(url: string, key: string): SupabaseClient {
-  return createClient(url, key, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    realtime: { transport: NeverConnect as never },
-  });
 }
