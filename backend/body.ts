@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { ZodError, ZodTypeAny, z } from "zod";
 import { apiError, invalidRequest, type FieldProblem } from "./http-errors.ts";
 
-export const BODY_LIMIT_BYTES = 64 * 1024;
+const BODY_LIMIT_BYTES = 64 * 1024;
 /** No request of this API nests deeper than a few levels; 64 leaves room and keeps every recursion shallow. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -102,7 +102,7 @@ export function parseJson(raw: Uint8Array, emptyAs?: unknown): unknown {
   return value;
 }
 
-export function fieldProblems(error: ZodError): FieldProblem[] {
+function fieldProblems(error: ZodError): FieldProblem[] {
   const out: FieldProblem[] = [];
   for (const issue of error.issues) {
     const at = issue.path.join(".");
@@ -124,7 +124,7 @@ export function validate<S extends ZodTypeAny>(schema: S, value: unknown): z.inf
 }
 
 /** JSON with object keys sorted at every level, so equal requests hash equally whatever the key order. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -8,7 +8,7 @@ import { LOCAL_API_PORT, LOCAL_DB_PORT, LOCAL_JWT_SECRET, LOCAL_WEBHOOK_SECRET }
 /** The isolation levels a transaction can ask PostgreSQL for; the target and the race lab accept the same ones. */
 export const ISOLATIONS = ["read_committed", "repeatable_read", "serializable"] as const;
 export type Isolation = (typeof ISOLATIONS)[number];
-export type LogLevel = "info" | "debug";
+type LogLevel = "info" | "debug";
 
 export interface TargetConfig {
   /** Use this server (migrated on start) instead of starting the embedded one. */

@@ -41,8 +41,6 @@ export interface DatabaseOptions {
   onLog?: (line: string) => void;
 }
 
-export const DEFAULT_DATA_DIR = path.resolve(".data/postgres");
-
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

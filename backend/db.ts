@@ -36,7 +36,7 @@ export interface DbOptions {
 }
 
 /** A statement's rows and the 40001/40P01 retries it took to get them. */
-export interface Retried<T> {
+interface Retried<T> {
   rows: T[];
   retries: number;
 }

@@ -99,7 +99,7 @@ export interface StuckTier {
 }
 
 /** True when pg_cron's tables are readable here (the extension lives in this database). */
-export async function cronInstalled(db: Queryable): Promise<boolean> {
+async function cronInstalled(db: Queryable): Promise<boolean> {
   // A query naming cron.job does not even parse where pg_cron is absent, hence the catalog look first.
   const r = await db.query<{ present: boolean }>("SELECT to_regclass('cron.job') IS NOT NULL AS present");
   return r.rows[0]?.present ?? false;

@@ -33,7 +33,7 @@ export class HttpError extends Error {
   headers(): Record<string, string> {
     const h: Record<string, string> = {};
     if (this.extra.retryAfterSeconds !== undefined) h["Retry-After"] = String(this.extra.retryAfterSeconds);
-    if (this.extra.allow) h["Allow"] = this.extra.allow;
+    if (this.extra.allow) h.Allow = this.extra.allow;
     if (this.extra.retries !== undefined) h[RETRIES_HEADER] = String(this.extra.retries);
     return h;
   }
@@ -95,7 +95,7 @@ function isServerTimeout(code: string): boolean {
 
 // The outcome of a request whose connection failed mid-way is unknown (the COMMIT may have landed), so
 // the advice is the idempotent retry, never "it failed".
-export function serviceUnavailable(sqlstate?: string): HttpError {
+function serviceUnavailable(sqlstate?: string): HttpError {
   return apiError(
     "SERVICE_UNAVAILABLE",
     "the database is unavailable, saturated or too slow to answer in time; retry after the indicated delay (with the same Idempotency-Key)",

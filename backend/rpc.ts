@@ -5,7 +5,7 @@ import type pg from "pg";
 import type { Db } from "./db.ts";
 import { apiError, invalidRequest, type FieldProblem } from "./http-errors.ts";
 
-export const RPC_FUNCTIONS = [
+const RPC_FUNCTIONS = [
   "load_test_setup",
   "load_test_invariants",
   "load_test_capacity",
@@ -82,7 +82,7 @@ function toParam(value: unknown, type: string): unknown {
 }
 
 /** `SELECT ... FROM fn(p_a => $1::type, ...)` for the named arguments given, refusing unknown ones. */
-export function buildCall(fn: RpcFunction, args: unknown): { sql: string; params: unknown[] } {
+function buildCall(fn: RpcFunction, args: unknown): { sql: string; params: unknown[] } {
   if (args === null || typeof args !== "object" || Array.isArray(args)) {
     throw invalidRequest([{ field: "(body)", problem: "send the arguments as a JSON object of named arguments, e.g. {\"p_event_id\": \"…\"}" }]);
   }

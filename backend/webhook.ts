@@ -13,7 +13,7 @@ export function signPayload(secret: string, raw: Uint8Array | string): string {
 }
 
 /** Throws 401 INVALID_SIGNATURE unless `header` is `sha256=<hex>` of `raw` under `secret`. */
-export function verifySignature(secret: string, raw: Uint8Array, header: string | null): void {
+function verifySignature(secret: string, raw: Uint8Array, header: string | null): void {
   const m = header ? /^sha256=([0-9a-f]{64})$/i.exec(header.trim()) : null;
   if (!m) {
     throw apiError("INVALID_SIGNATURE", `send the header ${WEBHOOK_SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body>`);
