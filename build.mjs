@@ -72,7 +72,16 @@ export function handleSummary(data) { return vu0.handleSummary(data); }
 `;
 }
 
-const COMMON = { bundle: true, format: "cjs", target: "es2017", platform: "neutral", mainFields: ["module", "main"], external: ["k6", "k6/*"], logLevel: "warning", legalComments: "none" };
+const COMMON = {
+  bundle: true,
+  format: "cjs",
+  target: "es2017",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  external: ["k6", "k6/*"],
+  logLevel: "warning",
+  legalComments: "none",
+};
 
 /** The lifecycle part as an ES module exporting `lifecycle()`, whose body is that part's CommonJS bundle. */
 async function lifecycleModule(name, sql, outfile) {
@@ -116,7 +125,8 @@ async function bundle(name, sql) {
   if (!sql && (await readFile(outfile, "utf8")).includes("k6/x/sql")) {
     throw new Error(`${path.relative(root, outfile)} mentions k6/x/sql: only dist/sql bundles may import the SQL teardown`);
   }
-  if (size > MAX_BUNDLE_BYTES) throw new Error(`${path.relative(root, outfile)} is ${size} bytes, over the ${MAX_BUNDLE_BYTES}-byte budget`);
+  if (size > MAX_BUNDLE_BYTES)
+    throw new Error(`${path.relative(root, outfile)} is ${size} bytes, over the ${MAX_BUNDLE_BYTES}-byte budget`);
   return { file: path.relative(root, outfile), size };
 }
 

@@ -29,7 +29,8 @@ export async function readBody(req: Request, limit = BODY_LIMIT_BYTES): Promise<
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read().catch((err: unknown) => {
-      if (req.signal.aborted || (err as NodeJS.ErrnoException).code === "ECONNRESET") throw new ClientAborted("the client closed the connection mid-body");
+      if (req.signal.aborted || (err as NodeJS.ErrnoException).code === "ECONNRESET")
+        throw new ClientAborted("the client closed the connection mid-body");
       throw err;
     });
     if (done) {
@@ -97,7 +98,9 @@ export function parseJson(raw: Uint8Array, emptyAs?: unknown): unknown {
     throw apiError("INVALID_JSON", `the body is not valid JSON: ${(err as Error).message}`);
   }
   if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
-    throw invalidRequest([{ field: "(body)", problem: `nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays; the limit is ${MAX_JSON_DEPTH}` }]);
+    throw invalidRequest([
+      { field: "(body)", problem: `nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays; the limit is ${MAX_JSON_DEPTH}` },
+    ]);
   }
   return value;
 }

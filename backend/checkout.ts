@@ -53,7 +53,9 @@ export async function enhancedCheckout(db: Db, publicUrl: string, body: unknown,
 /** POST /functions/v1/checkout-session/<order_id>: what the hosted payment page checks first. */
 export async function openCheckoutSession(db: Db, orderId: string): Promise<Reply> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(orderId)) {
-    throw invalidRequest([{ field: "order_id", problem: "the path must end in the order's uuid (the session_url from enhanced-checkout)" }]);
+    throw invalidRequest([
+      { field: "order_id", problem: "the path must end in the order's uuid (the session_url from enhanced-checkout)" },
+    ]);
   }
   const { rows, retries } = await db.retried<{ outcome: Outcome }>("SELECT public.open_checkout_session($1::uuid) AS outcome", [orderId]);
   const reply = replyFromOutcome(rows[0]!.outcome, (o) => ({

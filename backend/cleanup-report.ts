@@ -47,7 +47,9 @@ export function createCleanupReporter(
     record({ failure, repairs, stuck = [] }) {
       if (failure && failure.cause !== failing) {
         const where = stuck.length ? ` Holds past expiry: ${listed(stuck, describeStuckTier)}.` : "";
-        log(`warning: ${runner} failed: ${failure.text.replace(/\.$/, "")}. Expired holds keep their seats until it succeeds again.${where}`);
+        log(
+          `warning: ${runner} failed: ${failure.text.replace(/\.$/, "")}. Expired holds keep their seats until it succeeds again.${where}`,
+        );
         failing = failure.cause;
       } else if (failure === null && failing !== null) {
         log(`${runner} succeeds again (it had failed: ${failing})`);

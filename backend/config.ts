@@ -88,9 +88,7 @@ const ENV = z
     TARGET_LOCK_TIMEOUT_MS: wholeNumber(10, 600_000, DEFAULTS.lockTimeoutMs),
     TARGET_CLEANUP_INTERVAL_MS: wholeNumber(100, 86_400_000, DEFAULTS.cleanupIntervalMs),
     TARGET_IDEMPOTENCY_TTL_S: wholeNumber(1, 31_536_000, DEFAULTS.idempotencyTtlSeconds),
-    TARGET_LOG_LEVEL: z
-      .enum(["info", "debug"], { errorMap: () => ({ message: 'must be "info" or "debug"' }) })
-      .default(DEFAULTS.logLevel),
+    TARGET_LOG_LEVEL: z.enum(["info", "debug"], { errorMap: () => ({ message: 'must be "info" or "debug"' }) }).default(DEFAULTS.logLevel),
     JWT_SECRET: z.string().min(32, "must be at least 32 characters (HS256 signing secret)").default(DEFAULTS.jwtSecret),
     WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").default(DEFAULTS.webhookSecret),
   })

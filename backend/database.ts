@@ -97,11 +97,16 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
     );
   }
   const flags = [
-    "-c", "listen_addresses=127.0.0.1",
-    "-c", "max_connections=400",
-    "-c", "shared_preload_libraries=pg_stat_statements",
-    "-c", "pg_stat_statements.track=all",
-    "-c", "unix_socket_directories=",
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    "max_connections=400",
+    "-c",
+    "shared_preload_libraries=pg_stat_statements",
+    "-c",
+    "pg_stat_statements.track=all",
+    "-c",
+    "unix_socket_directories=",
     ...(options.fast ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
   ];
   const server = new EmbeddedPostgres({

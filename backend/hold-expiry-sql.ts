@@ -132,7 +132,10 @@ export async function cleanupJobRuns(db: Queryable, jobid: number, limit: number
     runid: Number(row.runid),
     status: row.status ?? "unknown",
     // libpq-mode runs record the whole error report: "ERROR:  msg\nDETAIL:  ...\nCONTEXT:  ...".
-    message: (row.return_message ?? "").split("\n")[0]!.replace(/^ERROR:\s+/, "").trim(),
+    message: (row.return_message ?? "")
+      .split("\n")[0]!
+      .replace(/^ERROR:\s+/, "")
+      .trim(),
     detail: /^DETAIL:\s+(.*)$/m.exec(row.return_message ?? "")?.[1]?.trim() ?? "",
     start: row.start_time,
     end: row.end_time,

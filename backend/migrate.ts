@@ -43,9 +43,7 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
       CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (
         version text PRIMARY KEY, statements text[], name text)`);
     const done = new Set(
-      (await client.query<{ version: string }>("SELECT version FROM supabase_migrations.schema_migrations")).rows.map(
-        (r) => r.version,
-      ),
+      (await client.query<{ version: string }>("SELECT version FROM supabase_migrations.schema_migrations")).rows.map((r) => r.version),
     );
     const applied: string[] = [];
     for (const m of migrations) {

@@ -84,20 +84,26 @@ function toParam(value: unknown, type: string): unknown {
 /** `SELECT ... FROM fn(p_a => $1::type, ...)` for the named arguments given, refusing unknown ones. */
 function buildCall(fn: RpcFunction, args: unknown): { sql: string; params: unknown[] } {
   if (args === null || typeof args !== "object" || Array.isArray(args)) {
-    throw invalidRequest([{ field: "(body)", problem: "send the arguments as a JSON object of named arguments, e.g. {\"p_event_id\": \"…\"}" }]);
+    throw invalidRequest([
+      { field: "(body)", problem: 'send the arguments as a JSON object of named arguments, e.g. {"p_event_id": "…"}' },
+    ]);
   }
   const given = args as Record<string, unknown>;
   const known = new Map(fn.args.map((a) => [a.name, a]));
   const problems: FieldProblem[] = [];
   for (const name of Object.keys(given)) {
     if (!known.has(name)) {
-      problems.push({ field: name, problem: `unknown argument of ${fn.name}; it takes ${fn.args.map((a) => a.name).join(", ") || "none"}` });
+      problems.push({
+        field: name,
+        problem: `unknown argument of ${fn.name}; it takes ${fn.args.map((a) => a.name).join(", ") || "none"}`,
+      });
     }
   }
   for (const arg of fn.args) {
     const value = given[arg.name];
     if (arg.required && value === undefined) problems.push({ field: arg.name, problem: `required (${arg.type})` });
-    if (typeof value === "string" && value.includes("\0")) problems.push({ field: arg.name, problem: "text may not contain NUL (\\u0000)" });
+    if (typeof value === "string" && value.includes("\0"))
+      problems.push({ field: arg.name, problem: "text may not contain NUL (\\u0000)" });
     const badInteger = value === undefined ? null : integerProblem(value, arg.type);
     if (badInteger) problems.push({ field: arg.name, problem: badInteger });
   }

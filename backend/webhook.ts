@@ -32,10 +32,10 @@ export async function paymentWebhook(db: Db, secret: string, raw: Uint8Array, si
   const envelope = validate(WebhookEnvelope, body);
   if (envelope.type !== PAID_EVENT_TYPE) return { status: 200, body: { ignored: true, type: envelope.type } };
   const { data } = validate(CompletedSession, body);
-  const { rows, retries } = await db.retried<{ outcome: Outcome }>(
-    "SELECT public.complete_payment($1::uuid, $2::text) AS outcome",
-    [data.order_id, envelope.id],
-  );
+  const { rows, retries } = await db.retried<{ outcome: Outcome }>("SELECT public.complete_payment($1::uuid, $2::text) AS outcome", [
+    data.order_id,
+    envelope.id,
+  ]);
   const reply = replyFromOutcome(rows[0]!.outcome, (o) => ({
     order_id: o.order_id,
     status: o.status,

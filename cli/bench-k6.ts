@@ -33,13 +33,15 @@ function setting(name: string, fallback: number, min: number, max: number): numb
   const raw = process.env[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliExit(`bench:k6: ${name} must be a whole number from ${min} to ${max}, got "${raw}"`, EXIT.USAGE);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new CliExit(`bench:k6: ${name} must be a whole number from ${min} to ${max}, got "${raw}"`, EXIT.USAGE);
   return n;
 }
 
 function readSettings(): Settings {
   const bundle = process.env.BENCH_K6_BUNDLE?.trim() || "race";
-  if (!isBundleName(bundle)) throw new CliExit(`bench:k6: BENCH_K6_BUNDLE must name a bundle of lib/bundles.ts, got "${bundle}"`, EXIT.USAGE);
+  if (!isBundleName(bundle))
+    throw new CliExit(`bench:k6: BENCH_K6_BUNDLE must name a bundle of lib/bundles.ts, got "${bundle}"`, EXIT.USAGE);
   return {
     vus: setting("BENCH_K6_VUS", 50, 1, 1000),
     durationSeconds: setting("BENCH_K6_DURATION_S", 20, 2, 600),
@@ -105,7 +107,9 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise
 async function soldOutTier(target: Target): Promise<{ eventId: string; tierId: string }> {
   const headers = { "content-type": "application/json", apikey: target.serviceRoleKey, authorization: `Bearer ${target.serviceRoleKey}` };
   const setup = await fetch(`${target.url}/rest/v1/rpc/load_test_setup`, {
-    method: "POST", headers, body: JSON.stringify({ p_tier_count: 1, p_tickets_per_tier: 0, p_name: "bench:k6 sold out" }),
+    method: "POST",
+    headers,
+    body: JSON.stringify({ p_tier_count: 1, p_tickets_per_tier: 0, p_name: "bench:k6 sold out" }),
   });
   if (!setup.ok) throw new Error(`load_test_setup answered ${setup.status}: ${await setup.text()}`);
   const ev = (await setup.json()) as { event_id: string; tier_ids: string[] };
@@ -141,7 +145,11 @@ async function main(): Promise<number> {
   const settings = readSettings();
   const k6 = findK6(process.env);
   if (k6 === null) throw new CliExit(`bench:k6 measures a real k6 and found none.\n${k6MissingMessage()}`, EXIT.MISSING_TOOL);
-  if (!existsSync(GNU_TIME)) throw new CliExit(`bench:k6 reads CPU time and peak RSS from GNU time, and ${GNU_TIME} is missing (Debian: apt-get install -y time)`, EXIT.MISSING_TOOL);
+  if (!existsSync(GNU_TIME))
+    throw new CliExit(
+      `bench:k6 reads CPU time and peak RSS from GNU time, and ${GNU_TIME} is missing (Debian: apt-get install -y time)`,
+      EXIT.MISSING_TOOL,
+    );
   const info = k6Info(k6);
   const bundleFile = path.join(ROOT, "dist", `${settings.bundle}.js`);
   const buildError = ensureBuilt(bundleFile);
@@ -155,14 +163,35 @@ async function main(): Promise<number> {
     await writeFile(bare, BARE_SCRIPT);
     const { eventId, tierId } = await soldOutTier(target);
     const env: NodeJS.ProcessEnv = {
-      ...process.env, K6_NO_USAGE_REPORT: "true",
-      SUPABASE_URL: target.url, SUPABASE_ANON_KEY: target.anonKey, SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
-      WEBHOOK_SECRET: target.webhookSecret, EVENT_ID: eventId, TIER_ID: tierId, RESULTS_DIR: work,
+      ...process.env,
+      K6_NO_USAGE_REPORT: "true",
+      SUPABASE_URL: target.url,
+      SUPABASE_ANON_KEY: target.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
+      WEBHOOK_SECRET: target.webhookSecret,
+      EVENT_ID: eventId,
+      TIER_ID: tierId,
+      RESULTS_DIR: work,
       // One reserve per iteration, nothing else: the same requests as the bare script.
-      THINK_TIME: "0", BOT_RATIO: "0", DOUBLE_CLICK_RATIO: "0", SECOND_TAB_RATIO: "0", SALE_OPENS_IN: "0",
+      THINK_TIME: "0",
+      BOT_RATIO: "0",
+      DOUBLE_CLICK_RATIO: "0",
+      SECOND_TAB_RATIO: "0",
+      SALE_OPENS_IN: "0",
     };
-    const load = ["run", "--quiet", "--vus", String(settings.vus), "--duration", `${settings.durationSeconds}s`, "--rps", String(settings.rps)];
-    console.error(`bench:k6: k6 ${info.version}, ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, ${settings.rounds} round(s) of bare vs dist/${settings.bundle}.js`);
+    const load = [
+      "run",
+      "--quiet",
+      "--vus",
+      String(settings.vus),
+      "--duration",
+      `${settings.durationSeconds}s`,
+      "--rps",
+      String(settings.rps),
+    ];
+    console.error(
+      `bench:k6: k6 ${info.version}, ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, ${settings.rounds} round(s) of bare vs dist/${settings.bundle}.js`,
+    );
     const rounds: { bare: Measure; bundle: Measure }[] = [];
     for (let i = 0; i < settings.rounds; i++) {
       // Alternate which side goes first, so drifting load elsewhere on the machine weighs on both alike.
@@ -197,11 +226,17 @@ async function main(): Promise<number> {
       `${mark(median(rssRatios) <= GOALS.rss)} k6 peak RSS at ${settings.vus} VUs, bundle / bare: median round ${fmt(median(rssRatios))}x, rounds ${rssRatios.map((x) => fmt(x)).join(", ")} (goal <= ${GOALS.rss}x)`,
       `${mark(slowest.seconds <= GOALS.inspectSeconds && inspect.every((r) => r.exitCode === 0))} k6 inspect: slowest ${slowest.bundle} ${fmt(slowest.seconds)} s (goal <= ${GOALS.inspectSeconds} s)` +
         (info.sql ? "" : "; dist/sql/ skipped: this k6 has no xk6-sql"),
-      ...inspect.map((r) => `   ${r.bundle.padEnd(24)} ${fmt(r.seconds)} s   ${fmt(r.peakRssMb, 0)} MB${r.exitCode === 0 ? "" : `   exit ${r.exitCode}`}`),
+      ...inspect.map(
+        (r) =>
+          `   ${r.bundle.padEnd(24)} ${fmt(r.seconds)} s   ${fmt(r.peakRssMb, 0)} MB${r.exitCode === 0 ? "" : `   exit ${r.exitCode}`}`,
+      ),
     ];
     console.log(lines.join("\n"));
     await mkdir(path.join(ROOT, "results"), { recursive: true });
-    await writeFile(path.join(ROOT, "results", "bench-k6.json"), `${JSON.stringify({ k6: info.version, settings, rounds, cpuRatios, rssRatios, inspect, goals: GOALS }, null, 2)}\n`);
+    await writeFile(
+      path.join(ROOT, "results", "bench-k6.json"),
+      `${JSON.stringify({ k6: info.version, settings, rounds, cpuRatios, rssRatios, inspect, goals: GOALS }, null, 2)}\n`,
+    );
     console.error("bench:k6: wrote results/bench-k6.json");
     return EXIT.OK;
   } finally {

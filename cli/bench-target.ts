@@ -29,9 +29,7 @@ const Env = z.object({
 });
 
 function readEnv(): z.infer<typeof Env> {
-  const input = Object.fromEntries(
-    Object.keys(Env.shape).flatMap((k) => (process.env[k]?.trim() ? [[k, process.env[k]!.trim()]] : [])),
-  );
+  const input = Object.fromEntries(Object.keys(Env.shape).flatMap((k) => (process.env[k]?.trim() ? [[k, process.env[k]!.trim()]] : [])));
   const parsed = Env.safeParse(input);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`);
@@ -103,7 +101,14 @@ async function httpPhase(target: Target, eventId: string, tierId: string, client
   };
 }
 
-async function pgbench(bin: string, databaseUrl: string, script: string, tierId: string, clients: number, seconds: number): Promise<PgbenchReport> {
+async function pgbench(
+  bin: string,
+  databaseUrl: string,
+  script: string,
+  tierId: string,
+  clients: number,
+  seconds: number,
+): Promise<PgbenchReport> {
   const url = new URL(databaseUrl);
   // Connection details go through the environment, so the password never shows in `ps`.
   const env = {
@@ -114,13 +119,28 @@ async function pgbench(bin: string, databaseUrl: string, script: string, tierId:
     PGPASSWORD: decodeURIComponent(url.password),
     PGDATABASE: url.pathname.slice(1) || "postgres",
   };
-  const args = ["-n", "-c", String(clients), "-j", "2", "-T", String(seconds), "-P", "1", "-D", `tier='${tierId}'`, "-f", path.join(SCRIPTS, script)];
+  const args = [
+    "-n",
+    "-c",
+    String(clients),
+    "-j",
+    "2",
+    "-T",
+    String(seconds),
+    "-P",
+    "1",
+    "-D",
+    `tier='${tierId}'`,
+    "-f",
+    path.join(SCRIPTS, script),
+  ];
   try {
     const { stdout, stderr } = await run(bin, args, { env, maxBuffer: 16 * 1024 * 1024 });
     return parsePgbenchReport(stdout, stderr);
   } catch (err) {
     const e = err as { code?: string; stdout?: string; stderr?: string };
-    if (e.code === "ENOENT") throw new Error(`${bin} not found: install the PostgreSQL client (apt-get install -y postgresql-client) or set PGBENCH`);
+    if (e.code === "ENOENT")
+      throw new Error(`${bin} not found: install the PostgreSQL client (apt-get install -y postgresql-client) or set PGBENCH`);
     const report = parsePgbenchReport(e.stdout ?? "", e.stderr ?? "");
     if (report.tps !== null) return report;
     throw new Error(`pgbench ${script} failed: ${(e.stderr ?? "").split("\n").filter(Boolean).slice(-3).join(" | ")}`);

@@ -34,7 +34,9 @@ async function main(): Promise<number> {
   // Cloud runs see only what is passed with -e, never the local environment.
   const envArgs = CONFIG_VARIABLES.filter((name) => env[name]).flatMap((name) => ["-e", `${name}=${env[name]}`]);
   const command = info.major >= 1 ? ["cloud", "run"] : ["cloud"];
-  console.error(`liventix-load: k6 ${info.version} ${command.join(" ")} ${path.relative(ROOT, file)} (${envArgs.length / 2} variables passed)`);
+  console.error(
+    `liventix-load: k6 ${info.version} ${command.join(" ")} ${path.relative(ROOT, file)} (${envArgs.length / 2} variables passed)`,
+  );
   const res = spawnSync(bin, [...command, ...envArgs, ...extra, file], { stdio: "inherit", env });
   console.error("liventix-load: afterwards, check the event's invariants from here: npm run verify -- --event <event id from the run log>");
   return res.status ?? (res.signal ? signalExitCode(res.signal) : EXIT.ERROR);

@@ -19,12 +19,16 @@ const USAGE = `usage: npm run db-stats -- [--seconds 5] [--reset] [--json FILE]
 Reads DATABASE_URL, or a fresh embedded PostgreSQL when it is unset.`;
 
 async function main(): Promise<number> {
-  const flags = parseFlags(process.argv.slice(2), {
-    seconds: { type: "string" },
-    reset: { type: "boolean" },
-    json: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, USAGE);
+  const flags = parseFlags(
+    process.argv.slice(2),
+    {
+      seconds: { type: "string" },
+      reset: { type: "boolean" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    USAGE,
+  );
   if (flags.help) {
     console.log(USAGE);
     return EXIT.OK;
@@ -47,9 +51,12 @@ async function main(): Promise<number> {
     const tables = await readTableStats(client);
     const holdExpiry = await readHoldExpiry(client);
     console.log(
-      [formatStatements(statements), formatLockWaits(lockWaits), formatTableStats(tables, "table totals since stats reset"), formatHoldExpiry(holdExpiry)].join(
-        "\n\n",
-      ),
+      [
+        formatStatements(statements),
+        formatLockWaits(lockWaits),
+        formatTableStats(tables, "table totals since stats reset"),
+        formatHoldExpiry(holdExpiry),
+      ].join("\n\n"),
     );
     if (flags.json) await writeFile(flags.json, `${JSON.stringify({ statements, lockWaits, tables, holdExpiry }, null, 2)}\n`);
     return EXIT.OK;

@@ -20,10 +20,7 @@ export interface ExitLabels {
   other: string;
 }
 
-export async function runCli(
-  main: () => Promise<number>,
-  labels: ExitLabels = { cliExit: "", other: "liventix-load: " },
-): Promise<never> {
+export async function runCli(main: () => Promise<number>, labels: ExitLabels = { cliExit: "", other: "liventix-load: " }): Promise<never> {
   let code: number;
   try {
     code = await main();

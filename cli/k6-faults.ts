@@ -25,7 +25,10 @@ interface Summary {
 
 function k6Run(bin: string, file: string, k6: K6Exposure, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ["run", "--quiet", "--vus", String(k6.vus), "--duration", k6.duration, file], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(bin, ["run", "--quiet", "--vus", String(k6.vus), "--duration", k6.duration, file], {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     child.stderr.resume();
     child.once("error", reject);
     child.once("exit", (code) => resolve(code ?? 1));
@@ -36,8 +39,15 @@ async function runOnce(bin: string, target: Target, k6: K6Exposure): Promise<{ c
   const dir = await mkdtemp(path.join(tmpdir(), "k6-fault-"));
   try {
     const env: NodeJS.ProcessEnv = {
-      ...process.env, K6_NO_USAGE_REPORT: "true", SUPABASE_URL: target.url, SUPABASE_ANON_KEY: target.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey, WEBHOOK_SECRET: target.webhookSecret, RESULTS_DIR: dir, THINK_TIME: "0", ...k6.env,
+      ...process.env,
+      K6_NO_USAGE_REPORT: "true",
+      SUPABASE_URL: target.url,
+      SUPABASE_ANON_KEY: target.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
+      WEBHOOK_SECRET: target.webhookSecret,
+      RESULTS_DIR: dir,
+      THINK_TIME: "0",
+      ...k6.env,
     };
     const code = await k6Run(bin, bundlePath(k6.bundle, false), k6, env);
     const summary = JSON.parse(await readFile(path.join(dir, "summary.json"), "utf8").catch(() => "null")) as Summary | null;

@@ -17,7 +17,10 @@ import { bundlePath, ensureBuilt, ROOT } from "./k6-dist.ts";
 import { describePlan } from "./k6-plan.ts";
 
 function resultsDirName(bundle: string, now: Date = new Date()): string {
-  return `${now.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/:/g, "-")}-${bundle}`;
+  return `${now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/:/g, "-")}-${bundle}`;
 }
 
 function runK6(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -50,9 +50,7 @@ export function parseRaceOptions(argv: string[], base: Workload = DEFAULT_WORKLO
   // alone picks that script.
   const script = choiceFlag("script", v.script, SCRIPTS, explicitIsolation === "serializable" ? "serializable" : base.script);
   if (script === "serializable" && explicitIsolation !== null && explicitIsolation !== "serializable") {
-    throw new UsageError(
-      `--script serializable always runs SERIALIZABLE; drop --isolation ${explicitIsolation} or use --script reserve`,
-    );
+    throw new UsageError(`--script serializable always runs SERIALIZABLE; drop --isolation ${explicitIsolation} or use --script reserve`);
   }
   const isolation: Isolation = script === "serializable" ? "serializable" : (explicitIsolation ?? base.isolation);
   const tickets = intFlag("tickets", v.tickets, base.tickets, 0, 10_000_000);
@@ -70,7 +68,9 @@ export function parseRaceOptions(argv: string[], base: Workload = DEFAULT_WORKLO
   const buckets = intFlag("buckets", v.buckets, compare ? COMPARE_BUCKETS : base.buckets, 1, 4096);
   if (compare && buckets === 1) throw new UsageError("--compare needs --buckets 2 or more: 1 is the guide's single-row design itself");
   if (buckets > 1 && capacity !== null) {
-    throw new UsageError("--buckets needs no --capacity: an event cap serialises every reservation on the event row, which buckets cannot spread");
+    throw new UsageError(
+      "--buckets needs no --capacity: an event cap serialises every reservation on the event row, which buckets cannot spread",
+    );
   }
   return {
     workload: {

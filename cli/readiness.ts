@@ -19,21 +19,32 @@ const OBSERVED_WIDTH = 90;
 export function formatReadiness(items: ReadinessItem[]): string {
   const table = renderTable(
     ["", "check", "observed", "fix"],
-    items.map((i) => [ICON[i.status], i.name, i.observed.length > OBSERVED_WIDTH ? `${i.observed.slice(0, OBSERVED_WIDTH - 3)}...` : i.observed, i.fix]),
+    items.map((i) => [
+      ICON[i.status],
+      i.name,
+      i.observed.length > OBSERVED_WIDTH ? `${i.observed.slice(0, OBSERVED_WIDTH - 3)}...` : i.observed,
+      i.fix,
+    ]),
   );
   const failed = items.filter((i) => i.status === "fail");
   // What the table cut short is what the reader most needs when an item is not passing (an error message).
-  const cut = items.filter((i) => i.status !== "pass" && i.observed.length > OBSERVED_WIDTH).map((i) => `${ICON[i.status]} ${i.name}: ${i.observed}`);
+  const cut = items
+    .filter((i) => i.status !== "pass" && i.observed.length > OBSERVED_WIDTH)
+    .map((i) => `${ICON[i.status]} ${i.name}: ${i.observed}`);
   const verdict = failed.length ? `❌ NOT READY: ${failed.map((i) => i.name).join(", ")}` : "✅ READY: every required item is in place";
   return [table, ...(cut.length ? ["", ...cut] : []), "", verdict].join("\n");
 }
 
 async function main(): Promise<number> {
-  const flags = parseFlags(process.argv.slice(2), {
-    "cleanup-by-app": { type: "boolean" },
-    json: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, USAGE);
+  const flags = parseFlags(
+    process.argv.slice(2),
+    {
+      "cleanup-by-app": { type: "boolean" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    USAGE,
+  );
   if (flags.help) {
     console.log(USAGE);
     return EXIT.OK;

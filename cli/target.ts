@@ -36,9 +36,7 @@ async function main(): Promise<number> {
   console.log(`export SUPABASE_SERVICE_ROLE_KEY=${target.serviceRoleKey}`);
   // The local, loopback-only URL is printed on purpose; a DATABASE_URL the user gave stays theirs.
   console.log(
-    target.databaseExternal
-      ? `# DATABASE_URL unchanged (${redactText(target.databaseUrl)})`
-      : `export DATABASE_URL=${target.databaseUrl}`,
+    target.databaseExternal ? `# DATABASE_URL unchanged (${redactText(target.databaseUrl)})` : `export DATABASE_URL=${target.databaseUrl}`,
   );
   console.error("target: ready; Ctrl-C stops it");
 

@@ -21,13 +21,18 @@ async function main(): Promise<number> {
     throw new CliExit(`liventix-load verify: ${(e as Error).message}\nusage: npm run verify -- --event <event uuid>`, EXIT.USAGE);
   }
   if (!eventId || !UUID.test(eventId)) {
-    throw new CliExit("liventix-load verify: --event must be the event's uuid (printed by the run's setup/teardown)\nusage: npm run verify -- --event <event uuid>", EXIT.USAGE);
+    throw new CliExit(
+      "liventix-load verify: --event must be the event's uuid (printed by the run's setup/teardown)\nusage: npm run verify -- --event <event uuid>",
+      EXIT.USAGE,
+    );
   }
   const cfg = checkConfig(process.env, false);
-  if (cfg.serviceRoleKey === null) throw new CliExit("liventix-load verify: SUPABASE_SERVICE_ROLE_KEY is required to call load_test_invariants", EXIT.USAGE);
+  if (cfg.serviceRoleKey === null)
+    throw new CliExit("liventix-load verify: SUPABASE_SERVICE_ROLE_KEY is required to call load_test_invariants", EXIT.USAGE);
   const secrets = configSecrets(cfg);
   const key = cfg.serviceRoleKey;
-  const fail = (fn: string, why: string, code: number) => new CliExit(redactText(`liventix-load verify: ${fn} failed: ${why}`, secrets), code);
+  const fail = (fn: string, why: string, code: number) =>
+    new CliExit(redactText(`liventix-load verify: ${fn} failed: ${why}`, secrets), code);
 
   const call = async (fn: string): Promise<unknown> => {
     let res: Response;

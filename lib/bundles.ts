@@ -4,18 +4,7 @@
 // exactly one place. Pure module: no k6 import.
 import { INVARIANT_NAMES, OVERSELL_CHECKS } from "./invariants.ts";
 
-export const PROFILE_NAMES = [
-  "smoke",
-  "light",
-  "medium",
-  "stress",
-  "spike",
-  "spike-arrival",
-  "default",
-  "soak",
-  "race",
-  "brief",
-] as const;
+export const PROFILE_NAMES = ["smoke", "light", "medium", "stress", "spike", "spike-arrival", "default", "soak", "race", "brief"] as const;
 type ProfileName = (typeof PROFILE_NAMES)[number];
 
 const SCENARIO_NAMES = ["reservation", "race", "idempotency", "abandonment"] as const;
@@ -24,8 +13,7 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 /** Checks the suite proves on top of the SQL's own invariants (lib/invariants.ts). */
 const SUITE_CHECKS = {
   counters_within_capacity: "sold + reserved stays within total_tickets (load_test_capacity)",
-  holds_within_capacity:
-    "active + converted holds never outnumber total_tickets: catches an oversell even where the counters lie",
+  holds_within_capacity: "active + converted holds never outnumber total_tickets: catches an oversell even where the counters lie",
   idempotent_replay_consistent: "a replayed Idempotency-Key answers the same status and body, marked as a replay",
   abandoned_holds_released: "holds left to expire give every seat back: reserved and active holds reach 0",
 } as const;

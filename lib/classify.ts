@@ -81,7 +81,14 @@ export function classify(res: ObservedResponse): Classification {
   if (res.status >= 200 && res.status < 300) return SUCCESS;
   // The answer most reserves get in a race, first.
   const body = res.body as Record<string, unknown> | null;
-  if (res.status === 409 && body !== null && body.error === "INSUFFICIENT_INVENTORY" && body.sqlstate === undefined && body.code === undefined) return SOLD_OUT;
+  if (
+    res.status === 409 &&
+    body !== null &&
+    body.error === "INSUFFICIENT_INVENTORY" &&
+    body.sqlstate === undefined &&
+    body.code === undefined
+  )
+    return SOLD_OUT;
   return BY_CODE[classifyCode(res)];
 }
 

@@ -117,7 +117,10 @@ const FIELDS = {
     fix: "must be a PostgreSQL connection string, e.g. postgresql://postgres:<password>@db.<project-ref>.supabase.co:5432/postgres",
   },
   WEBHOOK_SECRET: { read: anyText, fix: "" },
-  PAY_RATIO: { read: numberIn(0, 1), fix: "must be a number from 0 to 1 (share of checkouts that pay; 0 skips the payment webhook), e.g. PAY_RATIO=0.7" },
+  PAY_RATIO: {
+    read: numberIn(0, 1),
+    fix: "must be a number from 0 to 1 (share of checkouts that pay; 0 skips the payment webhook), e.g. PAY_RATIO=0.7",
+  },
   WEBHOOK_REDELIVERY_RATIO: {
     read: numberIn(0, 1),
     fix: "must be a number from 0 to 1 (share of payments whose webhook is delivered twice at once), e.g. WEBHOOK_REDELIVERY_RATIO=0.1",
@@ -134,15 +137,24 @@ const FIELDS = {
     read: numberIn(0, 1),
     fix: "must be a number from 0 to 1 (share of arrivals that are a scalper bot reserving for several sessions at once), e.g. BOT_RATIO=0.02",
   },
-  BOT_SESSIONS: { read: numberIn(2, 20, { int: true }), fix: "must be a whole number from 2 to 20 (sessions a scalper bot reserves for at once), e.g. BOT_SESSIONS=4" },
+  BOT_SESSIONS: {
+    read: numberIn(2, 20, { int: true }),
+    fix: "must be a whole number from 2 to 20 (sessions a scalper bot reserves for at once), e.g. BOT_SESSIONS=4",
+  },
   SALE_OPENS_IN: {
     read: numberIn(0, 3600),
     fix: "must be seconds from 0 to 3600 between setup() and the moment the drop opens (every VU waits, then all reserve at once), e.g. SALE_OPENS_IN=2",
   },
   THINK_TIME: { read: numberIn(0, 60), fix: "must be seconds from 0 to 60 (pause between steps), e.g. THINK_TIME=1" },
   QUANTITY: { read: numberIn(1, 10, { int: true }), fix: "must be a whole number of tickets from 1 to 10, e.g. QUANTITY=1" },
-  LOAD_SCALE: { read: numberIn(0, 100, { minExclusive: true }), fix: "must be a number above 0 (up to 100) that scales VUs and durations, e.g. LOAD_SCALE=0.1" },
-  MAX_RETRIES: { read: numberIn(0, 20, { int: true }), fix: "must be a whole number from 0 to 20 (retries on 40001/503), e.g. MAX_RETRIES=5" },
+  LOAD_SCALE: {
+    read: numberIn(0, 100, { minExclusive: true }),
+    fix: "must be a number above 0 (up to 100) that scales VUs and durations, e.g. LOAD_SCALE=0.1",
+  },
+  MAX_RETRIES: {
+    read: numberIn(0, 20, { int: true }),
+    fix: "must be a whole number from 0 to 20 (retries on 40001/503), e.g. MAX_RETRIES=5",
+  },
   RESULTS_DIR: { read: anyText, fix: "" },
   K6_WEB_DASHBOARD_EXPORT: { read: anyText, fix: "" },
   TIER_COUNT: { read: numberIn(1, 50, { int: true }), fix: "must be a whole number of tiers from 1 to 50 for the test event" },

@@ -4,7 +4,16 @@
 import { xmlEscape as esc } from "./junit.ts";
 import { capacityFromModel, invariantOutcomes, metricValue, soldOutRate, type SummaryModel } from "./summary-model.ts";
 import {
-  conflictNote, fmtCount, fmtMs, fmtPct, inventoryDesign, LATENCY_METRICS, LATENCY_STATS, runVerdict, taxonomyRows, type RunContext,
+  conflictNote,
+  fmtCount,
+  fmtMs,
+  fmtPct,
+  inventoryDesign,
+  LATENCY_METRICS,
+  LATENCY_STATS,
+  runVerdict,
+  taxonomyRows,
+  type RunContext,
 } from "./summary-text.ts";
 
 const COLORS = ["#4c78a8", "#72b7b2", "#f58518", "#e45756"];
@@ -12,7 +21,9 @@ const COLORS = ["#4c78a8", "#72b7b2", "#f58518", "#e45756"];
 /** Grouped bars: one group per latency metric, one bar per percentile. */
 export function latencyChartSvg(model: SummaryModel): string {
   const metrics = LATENCY_METRICS.filter((m) => model.metrics[m]);
-  const values = metrics.map((m) => LATENCY_STATS.map((s) => metricValue(model, m, s) ?? (s === "p(50)" ? metricValue(model, m, "med") : undefined) ?? 0));
+  const values = metrics.map((m) =>
+    LATENCY_STATS.map((s) => metricValue(model, m, s) ?? (s === "p(50)" ? metricValue(model, m, "med") : undefined) ?? 0),
+  );
   const max = Math.max(1, ...values.flat());
   const width = 640;
   const height = 240;
@@ -34,10 +45,13 @@ export function latencyChartSvg(model: SummaryModel): string {
     )
     .join("");
   const labels = metrics
-    .map((m, g) => `<text x="${(left + g * groupWidth + groupWidth / 2).toFixed(1)}" y="${height - 22}" text-anchor="middle">${esc(m)}</text>`)
+    .map(
+      (m, g) => `<text x="${(left + g * groupWidth + groupWidth / 2).toFixed(1)}" y="${height - 22}" text-anchor="middle">${esc(m)}</text>`,
+    )
     .join("");
   const legend = LATENCY_STATS.map(
-    (s, i) => `<rect x="${left + i * 80}" y="${height - 14}" width="10" height="10" fill="${COLORS[i]}"/><text x="${left + i * 80 + 14}" y="${height - 5}">${esc(s)}</text>`,
+    (s, i) =>
+      `<rect x="${left + i * 80}" y="${height - 14}" width="10" height="10" fill="${COLORS[i]}"/><text x="${left + i * 80 + 14}" y="${height - 5}">${esc(s)}</text>`,
   ).join("");
   const axis = `<line x1="${left}" y1="${top + plot}" x2="${width - 10}" y2="${top + plot}" stroke="#888"/><text x="${left - 6}" y="${top + 4}" text-anchor="end">${esc(fmtMs(max))}</text><text x="${left - 6}" y="${top + plot}" text-anchor="end">0</text>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="latency percentiles" font-size="11" font-family="sans-serif">${axis}${bars}${labels}${legend}</svg>`;
@@ -50,7 +64,11 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function badge(passed: boolean | null): string {
-  return passed === null ? `<span class="na">not checked</span>` : passed ? `<span class="ok">pass</span>` : `<span class="bad">FAIL</span>`;
+  return passed === null
+    ? `<span class="na">not checked</span>`
+    : passed
+      ? `<span class="ok">pass</span>`
+      : `<span class="bad">FAIL</span>`;
 }
 
 const CSS = `body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:960px}h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
@@ -92,7 +110,10 @@ ${table(
   ],
 )}
 <h2>Error taxonomy</h2>
-${table(["code", "meaning", "count", "rate"], taxonomyRows(model).map((r) => [esc(r.code), esc(r.label), String(r.count), esc(fmtPct(r.rate))]))}
+${table(
+  ["code", "meaning", "count", "rate"],
+  taxonomyRows(model).map((r) => [esc(r.code), esc(r.label), String(r.count), esc(fmtPct(r.rate))]),
+)}
 ${note.length > 0 ? `<p>${esc(note.join(" "))}</p>` : ""}
 <h2>Capacity</h2>
 ${
@@ -101,11 +122,20 @@ ${
     : "<p>not available</p>"
 }
 <h2>Invariants</h2>
-${table(["check", "result", "violations"], invariantOutcomes(model, ctx.checks).map((o) => [esc(o.name), badge(o.passed), String(o.violations)]))}
+${table(
+  ["check", "result", "violations"],
+  invariantOutcomes(model, ctx.checks).map((o) => [esc(o.name), badge(o.passed), String(o.violations)]),
+)}
 <h2>Thresholds</h2>
-${table(["metric", "threshold", "result"], model.thresholds.filter((t) => !t.tracking).map((t) => [esc(t.metric), esc(t.expression), badge(t.ok)]))}
+${table(
+  ["metric", "threshold", "result"],
+  model.thresholds.filter((t) => !t.tracking).map((t) => [esc(t.metric), esc(t.expression), badge(t.ok)]),
+)}
 <h2>Checks</h2>
-${table(["check", "passes", "fails"], model.checks.map((c) => [esc(c.name), String(c.passes), String(c.fails)]))}
+${table(
+  ["check", "passes", "fails"],
+  model.checks.map((c) => [esc(c.name), String(c.passes), String(c.fails)]),
+)}
 </body></html>
 `;
 }

@@ -14,9 +14,12 @@ const INVARIANTS = {
   event_capacity_respected: "where an event caps its total capacity, sold + reserved across its tiers stays within it",
   one_active_hold_per_session: "no session holds two active holds on the same tier",
   no_counter_repairs: "the hold cleanup never had to repair a tier's reserved_quantity (it does when the counter drifted below the holds)",
-  buckets_match_tier: "a bucketed tier's buckets are numbered 0..bucket_count-1, their totals sum to its total, and each keeps sold + reserved <= total",
-  bucket_counters_match_holds: "each bucket's reserved and sold equal the seats of its active and converted holds; a hold names a bucket exactly when its tier is bucketed",
-  settled_counters_match_buckets: "a bucketed tier marked counters_settled carries its buckets' sums in sold_quantity and reserved_quantity",
+  buckets_match_tier:
+    "a bucketed tier's buckets are numbered 0..bucket_count-1, their totals sum to its total, and each keeps sold + reserved <= total",
+  bucket_counters_match_holds:
+    "each bucket's reserved and sold equal the seats of its active and converted holds; a hold names a bucket exactly when its tier is bucketed",
+  settled_counters_match_buckets:
+    "a bucketed tier marked counters_settled carries its buckets' sums in sold_quantity and reserved_quantity",
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;

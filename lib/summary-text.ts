@@ -5,7 +5,13 @@ import { TAXONOMY_CODES, TAXONOMY_LABELS } from "./classify.ts";
 import { TAXONOMY } from "./errors.ts";
 import type { Capacity } from "./metric-names.ts";
 import {
-  capacityFromModel, conflictTally, invariantOutcomes, metricValue, soldOutRate, type InvariantOutcome, type SummaryModel,
+  capacityFromModel,
+  conflictTally,
+  invariantOutcomes,
+  metricValue,
+  soldOutRate,
+  type InvariantOutcome,
+  type SummaryModel,
 } from "./summary-model.ts";
 
 export interface RunContext {
@@ -97,7 +103,11 @@ export function renderInvariantSection(rows: readonly (InvariantOutcome & { obse
   const lines = ["INVARIANTS"];
   if (rows.every((r) => r.passed === null)) lines.push("  not checked (teardown could not read them; see the teardown log)");
   for (const r of rows) {
-    const extra = r.observed ? `  ${r.observed}${r.detail ? ` (${r.detail})` : ""}` : r.passed === false ? `  violations: ${r.violations}` : "";
+    const extra = r.observed
+      ? `  ${r.observed}${r.detail ? ` (${r.detail})` : ""}`
+      : r.passed === false
+        ? `  violations: ${r.violations}`
+        : "";
     lines.push(`  ${icon(r.passed)} ${pad(r.name, 30)}${extra}`.trimEnd());
   }
   return lines;
@@ -127,7 +137,8 @@ export function inventoryDesign(buckets: number | null): string {
  */
 export function runVerdict(model: SummaryModel, ctx: RunContext): { outcome: "passed" | "failed" | "aborted"; text: string } {
   const failed = model.thresholds.filter((t) => t.ok === false).length;
-  if (model.shape === "classic" && ctx.eventId === null) return { outcome: "aborted", text: "ABORTED: setup() did not finish, so nothing was judged (see the error above)" };
+  if (model.shape === "classic" && ctx.eventId === null)
+    return { outcome: "aborted", text: "ABORTED: setup() did not finish, so nothing was judged (see the error above)" };
   if (failed > 0) return { outcome: "failed", text: `FAILED (${failed} threshold${failed === 1 ? "" : "s"} crossed)` };
   return { outcome: "passed", text: "PASSED" };
 }
@@ -154,7 +165,9 @@ export function renderSummaryText(model: SummaryModel, ctx: RunContext): string 
     "",
     "ERROR TAXONOMY (reserve attempts)",
     `  ${pad("code", 24)}${pad("meaning", 30)}${padLeft("count", 8)}${padLeft("rate", 10)}`,
-    ...taxonomyRows(model).map((r) => `  ${pad(r.code, 24)}${pad(r.label, 30)}${padLeft(String(r.count), 8)}${padLeft(fmtPct(r.rate), 10)}`),
+    ...taxonomyRows(model).map(
+      (r) => `  ${pad(r.code, 24)}${pad(r.label, 30)}${padLeft(String(r.count), 8)}${padLeft(fmtPct(r.rate), 10)}`,
+    ),
     ...conflictNote(model).map((line) => `  ${line}`),
     "",
     ...renderCapacitySection(capacityFromModel(model)),

@@ -22,7 +22,8 @@ export function parseCapacity(raw: unknown): Capacity | null {
 /** Rows of load_test_invariants, whatever the transport made of the columns (booleans as "t"/"true", text as bytes). */
 export function parseInvariantRows(raw: unknown): InvariantRow[] | null {
   if (!Array.isArray(raw)) return null;
-  const text = (v: unknown) => (v === null || v === undefined ? "" : Array.isArray(v) ? String.fromCharCode(...(v as number[])) : String(v));
+  const text = (v: unknown) =>
+    v === null || v === undefined ? "" : Array.isArray(v) ? String.fromCharCode(...(v as number[])) : String(v);
   return raw.map((r: Record<string, unknown>) => ({
     check_name: text(r.check_name),
     passed: r.passed === true || r.passed === "t" || r.passed === "true",
@@ -59,7 +60,9 @@ export function abandonedReleasedCheck(c: Capacity): InvariantRow {
     check_name: "abandoned_holds_released",
     passed: released,
     observed: `reserved ${c.reserved ?? 0}, active holds ${c.holds_active ?? 0}, expired ${c.holds_expired ?? 0}`,
-    detail: released ? "every expired hold gave its seats back" : "seats still held after the holds expired: cleanup is not running or not releasing",
+    detail: released
+      ? "every expired hold gave its seats back"
+      : "seats still held after the holds expired: cleanup is not running or not releasing",
   };
 }
 

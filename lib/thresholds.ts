@@ -77,7 +77,9 @@ function validateMap(where: string, map: unknown, problems: string[]): void {
     const km = parseMetricKey(key);
     const kind = km ? metricKind(km.metric) : undefined;
     if (!km || kind === undefined) {
-      problems.push(`${at}: unknown metric; use one the suite records (lib/metric-names.ts), optionally with a tag filter like reserve_errors{code:40001}`);
+      problems.push(
+        `${at}: unknown metric; use one the suite records (lib/metric-names.ts), optionally with a tag filter like reserve_errors{code:40001}`,
+      );
       continue;
     }
     if (!Array.isArray(list) || list.length === 0) {
@@ -118,7 +120,8 @@ export function validateThresholds(file: unknown): string[] {
   } else {
     const groups = isObject(file.goals) ? Object.keys(file.goals) : [];
     for (const [bundle, group] of Object.entries(file.bundles)) {
-      if (!BUNDLE_NAMES.includes(bundle as BundleName)) problems.push(`bundles.${bundle}: no such bundle; known: ${BUNDLE_NAMES.join(", ")}`);
+      if (!BUNDLE_NAMES.includes(bundle as BundleName))
+        problems.push(`bundles.${bundle}: no such bundle; known: ${BUNDLE_NAMES.join(", ")}`);
       else if (typeof group !== "string" || !groups.includes(group)) {
         problems.push(`bundles.${bundle}: "${String(group)}" is not a group under goals (${groups.join(", ")})`);
       }

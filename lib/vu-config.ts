@@ -9,8 +9,17 @@ import { LOCAL_ANON_KEY, LOCAL_WEBHOOK_SECRET } from "./local-target.ts";
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const VU_SETTINGS = [
-  "supabaseUrl", "loopback", "payRatio", "webhookRedeliveryRatio", "doubleClickRatio", "secondTabRatio",
-  "botRatio", "botSessions", "thinkTime", "quantity", "maxRetries",
+  "supabaseUrl",
+  "loopback",
+  "payRatio",
+  "webhookRedeliveryRatio",
+  "doubleClickRatio",
+  "secondTabRatio",
+  "botRatio",
+  "botSessions",
+  "thinkTime",
+  "quantity",
+  "maxRetries",
 ] as const;
 
 /** The validated settings VUs act on; no secret among them, since setup data reaches handleSummary. */

@@ -2,4 +2,9 @@
 import type { ConstantVUsScenario } from "k6/options";
 import type { ProfileSpec } from "../lib/profile.ts";
 
-export const profile: ProfileSpec & ConstantVUsScenario = { description: "50 VUs for 3 min", executor: "constant-vus", vus: 50, duration: "3m" };
+export const profile: ProfileSpec & ConstantVUsScenario = {
+  description: "50 VUs for 3 min",
+  executor: "constant-vus",
+  vus: 50,
+  duration: "3m",
+};

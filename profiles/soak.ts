@@ -2,4 +2,9 @@
 import type { ConstantVUsScenario } from "k6/options";
 import type { ProfileSpec } from "../lib/profile.ts";
 
-export const profile: ProfileSpec & ConstantVUsScenario = { description: "30 VUs for 30 min", executor: "constant-vus", vus: 30, duration: "30m" };
+export const profile: ProfileSpec & ConstantVUsScenario = {
+  description: "30 VUs for 30 min",
+  executor: "constant-vus",
+  vus: 30,
+  duration: "30m",
+};

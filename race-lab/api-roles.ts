@@ -37,8 +37,9 @@ function revokeFunctions(rows: ExecutableRow[], roles: string[]): string {
 }
 
 export async function apiRoleItems(client: pg.Client): Promise<ReadinessItem[]> {
-  const roles = (await client.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname = ANY ($1) ORDER BY rolname", [API_ROLES]))
-    .rows.map((r) => r.rolname);
+  const roles = (
+    await client.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname = ANY ($1) ORDER BY rolname", [API_ROLES])
+  ).rows.map((r) => r.rolname);
   const functionsName = "API roles cannot execute the suite's functions";
   const tablesName = "suite tables closed to API roles (RLS on, no grants)";
   const othersName = "other SECURITY DEFINER functions closed to API roles";
@@ -84,17 +85,22 @@ export async function apiRoleItems(client: pg.Client): Promise<ReadinessItem[]> 
       ? { name: functionsName, status: "pass", observed: `${roles.join(" and ")} can execute none of them`, fix: "", required: true }
       : { name: functionsName, status: "fail", observed: byRole(ours), fix: revokeFunctions(ours, roles), required: true },
     noRls.length === 0 && granted.length === 0
-      ? { name: tablesName, status: "pass", observed: `${tables.length} tables: RLS on, no privileges for ${roles.join(" or ")}`, fix: "", required: true }
+      ? {
+          name: tablesName,
+          status: "pass",
+          observed: `${tables.length} tables: RLS on, no privileges for ${roles.join(" or ")}`,
+          fix: "",
+          required: true,
+        }
       : {
           name: tablesName,
           status: "fail",
-          observed: [
-            ...noRls.map((t) => `${t.table}: RLS off`),
-            ...granted.map((t) => `${t.table}: ${t.grants.join(", ")}`),
-          ].join("; "),
+          observed: [...noRls.map((t) => `${t.table}: RLS off`), ...granted.map((t) => `${t.table}: ${t.grants.join(", ")}`)].join("; "),
           fix: [
             ...noRls.map((t) => `ALTER TABLE public.${t.table} ENABLE ROW LEVEL SECURITY;`),
-            ...(granted.length ? [`REVOKE ALL ON TABLE ${granted.map((t) => `public.${t.table}`).join(", ")} FROM PUBLIC, ${roles.join(", ")};`] : []),
+            ...(granted.length
+              ? [`REVOKE ALL ON TABLE ${granted.map((t) => `public.${t.table}`).join(", ")} FROM PUBLIC, ${roles.join(", ")};`]
+              : []),
           ].join(" "),
           required: true,
         },

@@ -119,7 +119,10 @@ const killBusyBackend: Fault = {
     // PostgreSQL answers a crashed backend by resetting every session and recovering on its own.
     await blocked.release();
     const backAt = await databaseBack(ctx.databaseUrl);
-    return { did: `kill -9 of backend ${blocked.pid} while it waited inside ${blocked.query}(); PostgreSQL reset every session and recovered`, backAt };
+    return {
+      did: `kill -9 of backend ${blocked.pid} while it waited inside ${blocked.query}(); PostgreSQL reset every session and recovered`,
+      backAt,
+    };
   },
 };
 

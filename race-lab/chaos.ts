@@ -60,13 +60,27 @@ async function missing(client: pg.Client, sql: string, ids: Set<string>, what: s
 }
 
 /** The database's side: what the API acknowledged is there, and every invariant holds. */
-async function checkDatabase(databaseUrl: string, eventId: string, ledger: Ledger): Promise<{ invariantsPassed: number; problems: string[] }> {
+async function checkDatabase(
+  databaseUrl: string,
+  eventId: string,
+  ledger: Ledger,
+): Promise<{ invariantsPassed: number; problems: string[] }> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const problems = [
-      ...(await missing(client, "SELECT x AS id FROM unnest($1::uuid[]) x WHERE NOT EXISTS (SELECT 1 FROM public.ticket_holds WHERE id = x)", ledger.holds, "hold")),
-      ...(await missing(client, "SELECT x AS id FROM unnest($1::uuid[]) x WHERE NOT EXISTS (SELECT 1 FROM public.orders WHERE id = x)", ledger.orders, "order")),
+      ...(await missing(
+        client,
+        "SELECT x AS id FROM unnest($1::uuid[]) x WHERE NOT EXISTS (SELECT 1 FROM public.ticket_holds WHERE id = x)",
+        ledger.holds,
+        "hold",
+      )),
+      ...(await missing(
+        client,
+        "SELECT x AS id FROM unnest($1::uuid[]) x WHERE NOT EXISTS (SELECT 1 FROM public.orders WHERE id = x)",
+        ledger.orders,
+        "order",
+      )),
       ...(await missing(
         client,
         "SELECT x AS id FROM unnest($1::uuid[]) x WHERE NOT EXISTS (SELECT 1 FROM public.orders WHERE id = x AND status = 'paid')",
@@ -101,7 +115,8 @@ function judgeAnswers(answers: Answer[], backAt: number | null): Omit<PhaseRepor
   const firstSale = backAt === null ? undefined : answers.find((a) => a.route === "checkout" && a.status === 200 && a.startedAt >= backAt);
   const recoveryMs = firstSale && backAt !== null ? firstSale.startedAt + firstSale.ms - backAt : null;
   if (recoveryMs === null) problems.push("no sale succeeded after the database was back");
-  else if (recoveryMs > RECOVERY_BOUND_MS) problems.push(`sales resumed ${recoveryMs} ms after the database was back (bound ${RECOVERY_BOUND_MS} ms)`);
+  else if (recoveryMs > RECOVERY_BOUND_MS)
+    problems.push(`sales resumed ${recoveryMs} ms after the database was back (bound ${RECOVERY_BOUND_MS} ms)`);
   return { answers: answers.length, byStatus, slowestMs: slowest, recoveryMs, problems };
 }
 
@@ -119,9 +134,16 @@ async function runPhase(
   const problems: string[] = [];
   try {
     await load.until("the first sales", (answers) => answers.filter((a) => a.status === 200).length >= 10, 30_000);
-    const injected = await fault.inject({ databaseUrl: target.databaseUrl, server, tierId: event.tierId, load, minFreezeMs: options.minFreezeMs });
+    const injected = await fault.inject({
+      databaseUrl: target.databaseUrl,
+      server,
+      tierId: event.tierId,
+      load,
+      minFreezeMs: options.minFreezeMs,
+    });
     ({ did, backAt } = injected);
-    const resumed = (answers: Answer[]) => answers.some((a) => a.route === "checkout" && a.status === 200 && a.startedAt >= injected.backAt);
+    const resumed = (answers: Answer[]) =>
+      answers.some((a) => a.route === "checkout" && a.status === 200 && a.startedAt >= injected.backAt);
     await load.until("a sale after the database was back", resumed, RECOVERY_BOUND_MS + 20_000);
   } catch (err) {
     problems.push((err as Error).message);
@@ -197,5 +219,8 @@ export function formatChaosReport(report: ChaosReport): string {
   const requests = report.phases.reduce((n, p) => n + p.answers, 0);
   return report.passed
     ? `✅ CHAOS PASSED: ${report.phases.length} faults, ${requests} requests, nothing acknowledged was lost (${report.seconds} s)`
-    : `❌ CHAOS FAILED: ${report.phases.filter((p) => p.problems.length).map((p) => p.fault).join("; ")} (${report.seconds} s)`;
+    : `❌ CHAOS FAILED: ${report.phases
+        .filter((p) => p.problems.length)
+        .map((p) => p.fault)
+        .join("; ")} (${report.seconds} s)`;
 }

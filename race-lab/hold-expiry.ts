@@ -87,9 +87,7 @@ export async function readHoldExpiry(client: pg.Client): Promise<HoldExpiryState
     intervalSeconds,
     graceSeconds,
     overdue: await readOverdue(client, graceSeconds),
-    repairs: hasTable
-      ? { count: (await countRepairs(client)).count, latest: await readRepairs(client, { newest: true, limit: 5 }) }
-      : null,
+    repairs: hasTable ? { count: (await countRepairs(client)).count, latest: await readRepairs(client, { newest: true, limit: 5 }) } : null,
   };
 }
 

@@ -32,7 +32,7 @@ export async function startLockSampler(databaseUrl: string, intervalMs = 100): P
     while (running) {
       const r = await client
         .query<{ wait_event: string; n: string; longest_ms: number }>(
-        `SELECT wait_event, count(*) AS n,
+          `SELECT wait_event, count(*) AS n,
                 max(extract(epoch FROM clock_timestamp() - query_start) * 1000)::float8 AS longest_ms
            FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'

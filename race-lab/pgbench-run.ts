@@ -20,7 +20,9 @@ const INSTALL_HINT = "install the PostgreSQL 15+ client tools: apt-get install -
 export function findPgbench(): string {
   const override = process.env.PGBENCH;
   const found = override
-    ? existsSync(override) ? override : undefined
+    ? existsSync(override)
+      ? override
+      : undefined
     : (["/usr/bin/pgbench", "/usr/local/bin/pgbench", "/opt/homebrew/opt/libpq/bin/pgbench"].find((c) => existsSync(c)) ??
       fromPath("pgbench"));
   if (!found) throw new MissingToolError(`pgbench was not found${override ? ` at PGBENCH=${override}` : ""}; ${INSTALL_HINT}`);
@@ -82,11 +84,16 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
 async function pgbench(binary: string, run: PgbenchRun, conn: ToolConnection, logDir: string | null): Promise<PgbenchResult> {
   const args = [
     "-n",
-    "-f", `${PGBENCH_DIR}${run.script}.sql`,
-    "-c", String(run.clients),
-    "-j", String(run.threads),
-    "-T", String(run.durationSeconds),
-    "-P", "1",
+    "-f",
+    `${PGBENCH_DIR}${run.script}.sql`,
+    "-c",
+    String(run.clients),
+    "-j",
+    String(run.threads),
+    "-T",
+    String(run.durationSeconds),
+    "-P",
+    "1",
     "-r",
     `--max-tries=${run.maxTries}`,
     "--failures-detailed",
@@ -117,7 +124,11 @@ async function pgbench(binary: string, run: PgbenchRun, conn: ToolConnection, lo
   const report = parsePgbenchReport(stdout, stderr);
   if (report.processed === 0 && report.tps === null && !report.runAborted) {
     // pgbench could not even start (connection refused, bad script): its own message says why.
-    const reason = stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join("; ");
+    const reason = stderr
+      .split("\n")
+      .filter((l) => l.includes("error"))
+      .slice(0, 3)
+      .join("; ");
     throw new Error(`pgbench did not run (exit ${exitCode}): ${reason || "no output"}`);
   }
   return { exitCode, report, latency: logDir ? await readLatencyLogs(logDir) : null, stdout, stderr };

@@ -31,7 +31,10 @@ export function formatRaceReport(r: RaceLabResult): string {
         ["40001/40P01 rate", pct(r.conflictRate)],
         ["aborted clients", p.abortedClients],
         ["seats taken / available", `${r.sale.seatsTaken} / ${r.sale.ticketsAvailable}`],
-        ["holds created / orders / paid / tickets", `${r.sale.holdsCreated} / ${r.sale.ordersCreated} / ${r.sale.ordersPaid} / ${r.sale.ticketsIssued}`],
+        [
+          "holds created / orders / paid / tickets",
+          `${r.sale.holdsCreated} / ${r.sale.ordersCreated} / ${r.sale.ordersPaid} / ${r.sale.ticketsIssued}`,
+        ],
       ],
     ),
     "",
@@ -53,7 +56,10 @@ export function formatRaceReport(r: RaceLabResult): string {
     "",
     r.passed
       ? "✅ PASS: no oversell, no unretried conflict, latency within bounds, every invariant holds"
-      : `🔴 FAIL: ${r.verdicts.filter((v) => !v.passed).map((v) => v.name).join(", ")}`,
+      : `🔴 FAIL: ${r.verdicts
+          .filter((v) => !v.passed)
+          .map((v) => v.name)
+          .join(", ")}`,
   );
   return out.join("\n");
 }
@@ -68,7 +74,10 @@ export function formatStatements(s: StatStatements): string {
 }
 
 export function formatLockWaits(l: LockWaits): string {
-  const by = Object.entries(l.byEvent).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+  const by =
+    Object.entries(l.byEvent)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ") || "none";
   return renderTable(
     ["lock waits (pg_stat_activity)", "value"],
     [
@@ -105,12 +114,18 @@ export function formatCompareReport(c: CompareResult): string {
     return `${rows.filter((v) => v.passed).length} of ${rows.length} ${mark(rows.every((v) => v.passed))}`;
   };
   const ratio = c.tpsRatio === null ? "-" : `${c.tpsRatio.toFixed(2)}x`;
-  const goal = w.isolation === "read_committed" && spread(c.buckets)
-    ? ` (goal under READ COMMITTED: >= ${TPS_RATIO_GOAL}x, ${c.tpsRatio !== null && c.tpsRatio >= TPS_RATIO_GOAL ? "met" : "NOT met"})`
-    : "";
+  const goal =
+    w.isolation === "read_committed" && spread(c.buckets)
+      ? ` (goal under READ COMMITTED: >= ${TPS_RATIO_GOAL}x, ${c.tpsRatio !== null && c.tpsRatio >= TPS_RATIO_GOAL ? "met" : "NOT met"})`
+      : "";
   // What the single-row design missed (in both columns when the tier was too small to spread).
-  const missed = [...new Set((spread(c.buckets) ? [c.singleRow] : designs).flatMap((r) =>
-    r.verdicts.filter((v) => !v.passed && (PERFORMANCE_CHECKS as readonly string[]).includes(v.name)).map((v) => v.name)))];
+  const missed = [
+    ...new Set(
+      (spread(c.buckets) ? [c.singleRow] : designs).flatMap((r) =>
+        r.verdicts.filter((v) => !v.passed && (PERFORMANCE_CHECKS as readonly string[]).includes(v.name)).map((v) => v.name),
+      ),
+    ),
+  ];
   return [
     `Race lab, side by side: script ${w.script}, ${w.isolation.replace("_", " ").toUpperCase()}, ${w.clients} clients, ` +
       `${c.singleRow.pgbench.threads ?? w.threads} threads, ${w.durationSeconds} s each, max tries ${w.maxTries}, ` +
@@ -130,7 +145,9 @@ export function formatCompareReport(c: CompareResult): string {
     ),
     "",
     `buckets / single row tps: ${ratio}${goal}`,
-    ...(spread(c.buckets) ? [] : [`${w.tickets} seats are too few to spread (10 per bucket at least): both columns ran the single-row design`]),
+    ...(spread(c.buckets)
+      ? []
+      : [`${w.tickets} seats are too few to spread (10 per bucket at least): both columns ran the single-row design`]),
     ...(missed.length ? [`the single row misses ${missed.join(", ")}: expected of one hot row, reported, not failed`] : []),
     c.passed
       ? `✅ PASS: both designs safe${spread(c.buckets) ? ", and the bucketed one meets every verdict" : ""}`

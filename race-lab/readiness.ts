@@ -79,12 +79,27 @@ export async function auditReadiness(client: pg.Client, options: ReadinessOption
       (ix) => ix.unique && ix.columns.length === 2 && ix.columns.includes("session_id") && ix.columns.includes("tier_id"),
       "CREATE UNIQUE INDEX uniq_active_hold_session_tier ON public.ticket_holds (session_id, tier_id) WHERE status = 'active' AND session_id IS NOT NULL;",
     ),
-    indexItem(idx, "hold tier index", "ticket_holds", leading("tier_id"),
-      "CREATE INDEX idx_ticket_holds_tier_active ON public.ticket_holds (tier_id) WHERE status = 'active';"),
-    indexItem(idx, "hold expiry index", "ticket_holds", leading("expires_at"),
-      "CREATE INDEX idx_ticket_holds_expiry ON public.ticket_holds (expires_at) WHERE status = 'active';"),
-    indexItem(idx, "tiers by event index", "ticket_tiers", leading("event_id"),
-      "CREATE INDEX idx_ticket_tiers_event ON public.ticket_tiers (event_id);"),
+    indexItem(
+      idx,
+      "hold tier index",
+      "ticket_holds",
+      leading("tier_id"),
+      "CREATE INDEX idx_ticket_holds_tier_active ON public.ticket_holds (tier_id) WHERE status = 'active';",
+    ),
+    indexItem(
+      idx,
+      "hold expiry index",
+      "ticket_holds",
+      leading("expires_at"),
+      "CREATE INDEX idx_ticket_holds_expiry ON public.ticket_holds (expires_at) WHERE status = 'active';",
+    ),
+    indexItem(
+      idx,
+      "tiers by event index",
+      "ticket_tiers",
+      leading("event_id"),
+      "CREATE INDEX idx_ticket_tiers_event ON public.ticket_tiers (event_id);",
+    ),
   ];
 
   const constraints = await client.query<{ conname: string; def: string }>(
@@ -127,7 +142,14 @@ function cleanupJobItem(state: HoldExpiryState, options: ReadinessOptions): Read
   const fix = `CREATE EXTENSION IF NOT EXISTS pg_cron; SELECT cron.schedule('${CLEANUP_JOB_NAME}', '* * * * *', 'SELECT public.cleanup_expired_holds()');`;
   const job = state.cron?.job;
   if (job?.active) return { name, status: "pass", observed: `cron.job every "${job.schedule}"`, fix: "", required: true };
-  if (state.cron) return { name, status: "fail", observed: job ? "job exists but is inactive" : "pg_cron installed, no cleanup job", fix, required: true };
+  if (state.cron)
+    return {
+      name,
+      status: "fail",
+      observed: job ? "job exists but is inactive" : "pg_cron installed, no cleanup job",
+      fix,
+      required: true,
+    };
   return options.cleanupByApp
     ? {
         name,
@@ -147,7 +169,13 @@ export function cleanupRunsItem(state: HoldExpiryState): ReadinessItem | null {
   const name = "cleanup job succeeding (cron.job_run_details)";
   const inspect = `SELECT start_time, status, return_message FROM cron.job_run_details WHERE jobid = ${job.jobid} ORDER BY runid DESC LIMIT 5;`;
   if (!cron.logRun) {
-    return { name, status: "warn", observed: "cron.log_run is off: pg_cron records no runs, so nobody sees a failing job", fix: "ALTER SYSTEM SET cron.log_run = on; -- then restart", required: false };
+    return {
+      name,
+      status: "warn",
+      observed: "cron.log_run is off: pg_cron records no runs, so nobody sees a failing job",
+      fix: "ALTER SYSTEM SET cron.log_run = on; -- then restart",
+      required: false,
+    };
   }
   const limit = MISSED_INTERVALS * state.intervalSeconds;
   const finished = cron.runs.filter((r) => r.status === "succeeded" || r.status === "failed");
@@ -255,7 +283,8 @@ async function retryItem(client: pg.Client): Promise<ReadinessItem> {
 function idempotencyItem(idx: IndexRow[]): ReadinessItem {
   const name = "idempotency keys (unique scope + key)";
   const found = idx.find(
-    (ix) => ix.table === "idempotency_keys" && ix.unique && ix.columns.length === 2 && ix.columns.includes("scope") && ix.columns.includes("key"),
+    (ix) =>
+      ix.table === "idempotency_keys" && ix.unique && ix.columns.length === 2 && ix.columns.includes("scope") && ix.columns.includes("key"),
   );
   return found
     ? { name, status: "pass", observed: describeIndex(found), fix: "", required: true }

@@ -37,9 +37,7 @@ export async function tallySale(client: pg.Client, eventId: string): Promise<Sal
     [eventId],
   );
   const e = event.rows[0]!;
-  const overfilled = tiers.rows
-    .filter((t) => Number(t.taken) > t.total)
-    .map((t) => `${t.name}: ${t.taken} seats taken of ${t.total}`);
+  const overfilled = tiers.rows.filter((t) => Number(t.taken) > t.total).map((t) => `${t.name}: ${t.taken} seats taken of ${t.total}`);
   const tierTotal = tiers.rows.reduce((s, t) => s + t.total, 0);
   const seatsTaken = tiers.rows.reduce((s, t) => s + Number(t.taken), 0);
   if (e.capacity !== null && seatsTaken > e.capacity) overfilled.push(`event cap: ${seatsTaken} seats taken of ${e.capacity}`);

@@ -13,7 +13,13 @@ export async function settleItem(client: pg.Client, intervalSeconds: number): Pr
   const name = "bucketed tiers' counters settled (settle_tier_counters)";
   const present = await client.query<{ present: boolean }>("SELECT to_regclass('public.inventory_buckets') IS NOT NULL AS present");
   if (!present.rows[0]?.present) {
-    return { name, status: "pass", observed: "no inventory buckets here (20261201000200_inventory_buckets.sql not applied)", fix: "", required: true };
+    return {
+      name,
+      status: "pass",
+      observed: "no inventory buckets here (20261201000200_inventory_buckets.sql not applied)",
+      fix: "",
+      required: true,
+    };
   }
   const limit = MISSED_INTERVALS * intervalSeconds;
   // A writer that unsettles a tier stamps updated_at; a settle stamps it again when it is done.

@@ -28,8 +28,7 @@ async function extensionSchema(client: pg.Client): Promise<string | null> {
   return r.rows[0]?.schema ?? null;
 }
 
-const MISSING_NOTE =
-  "pg_stat_statements is not installed: add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements";
+const MISSING_NOTE = "pg_stat_statements is not installed: add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements";
 
 export async function resetStatStatements(client: pg.Client): Promise<string | null> {
   const schema = await extensionSchema(client);

@@ -39,7 +39,12 @@ export function scenario(cfg: VuConfig, data: SetupData): void {
     "replay: X-Idempotent-Replay true": (r) => header(r, "X-Idempotent-Replay") === "true",
   });
 
-  const reused = sendReserve(cfg, JSON.stringify({ ...request, quantity: request.quantity === 1 ? 2 : 1 }), first.idempotencyKey, REUSE_EXPECTED);
+  const reused = sendReserve(
+    cfg,
+    JSON.stringify({ ...request, quantity: request.quantity === 1 ? 2 : 1 }),
+    first.idempotencyKey,
+    REUSE_EXPECTED,
+  );
   const refused = check(reused, {
     "reuse: 422 IDEMPOTENCY_KEY_REUSED": (r) => r.status === 422 && bodyField(r, "error") === "IDEMPOTENCY_KEY_REUSED",
   });

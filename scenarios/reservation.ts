@@ -6,7 +6,16 @@
 // sessions at the same instant (BOT_RATIO). Sold out ends the iteration quietly: that is a legitimate
 // answer, not a failure, and so is the second click's HOLD_EXISTS.
 import type { VuConfig } from "../lib/vu-config.ts";
-import { bodyField, checkout, pay, reserve, reserveAtOnce, reserveDoubleClick, resumeInSecondTab, type ReserveResult } from "../lib/k6/api.ts";
+import {
+  bodyField,
+  checkout,
+  pay,
+  reserve,
+  reserveAtOnce,
+  reserveDoubleClick,
+  resumeInSecondTab,
+  type ReserveResult,
+} from "../lib/k6/api.ts";
 import { uuid } from "../lib/k6/random.ts";
 import type { SetupData } from "../lib/k6/setup.ts";
 import { chance, pickTier, think } from "./common.ts";
@@ -39,7 +48,8 @@ export function buyTicket(cfg: VuConfig, data: SetupData, tierId: string, pause:
 export function scalp(cfg: VuConfig, data: SetupData): void {
   const tierId = pickTier(data.tierIds);
   const requests = [];
-  for (let i = 0; i < cfg.botSessions; i++) requests.push({ event_id: data.eventId, tier_id: tierId, quantity: cfg.quantity, session_id: uuid() });
+  for (let i = 0; i < cfg.botSessions; i++)
+    requests.push({ event_id: data.eventId, tier_id: tierId, quantity: cfg.quantity, session_id: uuid() });
   reserveAtOnce(cfg, requests);
 }
 

@@ -22,10 +22,16 @@ test("npm run chaos: every fault costs requests, never the process or an acknowl
   assert.doesNotMatch(r.stdout + r.stderr, /secret/);
   const report = JSON.parse(await readFile(json, "utf8")) as ChaosReport;
   assert.equal(report.passed, true);
-  assert.deepEqual(report.phases.map((p) => p.fault), FAULTS.map((f) => f.name));
+  assert.deepEqual(
+    report.phases.map((p) => p.fault),
+    FAULTS.map((f) => f.name),
+  );
   for (const p of report.phases) {
     assert.deepEqual(p.problems, [], p.fault);
-    assert.ok(Object.keys(p.byStatus).every((s) => ["200", "4xx", "503"].includes(s)), `${p.fault}: ${JSON.stringify(p.byStatus)}`);
+    assert.ok(
+      Object.keys(p.byStatus).every((s) => ["200", "4xx", "503"].includes(s)),
+      `${p.fault}: ${JSON.stringify(p.byStatus)}`,
+    );
     assert.ok((p.byStatus["503"] ?? 0) > 0, `${p.fault}: the fault hit requests in flight`);
     assert.ok((p.byStatus["200"] ?? 0) > 0, `${p.fault}: sales went on`);
     assert.ok(p.slowestMs <= ANSWER_BOUND_MS, `${p.fault}: slowest ${p.slowestMs} ms`);

@@ -48,7 +48,10 @@ async function sentinelFingerprint(): Promise<Record<string, string>> {
 
 function runTestFile(file: string, pattern: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--test", `--test-name-pattern=${pattern}`, file], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "--test", `--test-name-pattern=${pattern}`, file], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
@@ -75,7 +78,10 @@ test("a fault-planting test and the library's entry points leave a DATABASE_URL 
   // `npm run race`), run with the sentinel in its environment and nothing to stop it but the code.
   // (Without NODE_TEST_CONTEXT, which would make the child think it is nested in this run and skip it.)
   const { NODE_TEST_CONTEXT: _nested, ...inherited } = process.env;
-  const planted = await runTestFile("test/faults-catalog.test.ts", "swaps a piece in place|constraints_dropped", { ...inherited, ...pointed });
+  const planted = await runTestFile("test/faults-catalog.test.ts", "swaps a piece in place|constraints_dropped", {
+    ...inherited,
+    ...pointed,
+  });
   assert.equal(planted.code, 0, planted.output);
   assert.match(planted.output, /# pass [1-9]/);
   assert.match(planted.output, /# fail 0/);

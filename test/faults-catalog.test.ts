@@ -78,7 +78,8 @@ test("the correct implementation passes 10 runs out of 10 under the faults' work
     const workload = { ...workloads[i % workloads.length]!, durationSeconds: 2 };
     const result = await runRaceLab({ databaseUrl: url, workload, onProgress: () => undefined });
     const failed = result.verdicts.filter((v) => !v.passed);
-    if (failed.length) failures.push(`run ${i + 1} (${JSON.stringify(workload)}): ${failed.map((v) => `${v.name}: ${v.observed}`).join("; ")}`);
+    if (failed.length)
+      failures.push(`run ${i + 1} (${JSON.stringify(workload)}): ${failed.map((v) => `${v.name}: ${v.observed}`).join("; ")}`);
   }
   assert.deepEqual(failures, []);
 });

@@ -50,7 +50,8 @@ async function setUpCurrent(): Promise<void> {
     await migrate(current.url());
     // Pushed again, as raw SQL (the runner would skip recorded versions): still one job.
     await replayAll(c);
-    jobsAfterTwoPushes = (await c.query("SELECT jobname, schedule, command FROM cron.job WHERE command ILIKE '%cleanup_expired_holds%'")).rows;
+    jobsAfterTwoPushes = (await c.query("SELECT jobname, schedule, command FROM cron.job WHERE command ILIKE '%cleanup_expired_holds%'"))
+      .rows;
     planted = await plantDriftedEvent(c, 30);
     plantedAt = (await c.query<{ t: string }>("SELECT now()::text AS t")).rows[0]!.t;
   });
@@ -74,14 +75,25 @@ async function setUpOld(): Promise<void> {
 before(async () => {
   await requirePgCron();
   [current, old] = await Promise.all([startPg15({ settings: PG_CRON }), startPg15({ settings: PG_CRON })]);
-  cleanups.push(() => current.stop(), () => old.stop());
+  cleanups.push(
+    () => current.stop(),
+    () => old.stop(),
+  );
   await Promise.all([setUpCurrent(), setUpOld()]);
   await Promise.all([
     withPg(current.url(), (c) =>
-      waitFor("pg_cron to expire the healthy tiers' holds", async () => ((await reservedOf(c, planted.healthy)).every((n) => n === 0) ? true : undefined), TICK_DEADLINE_MS),
+      waitFor(
+        "pg_cron to expire the healthy tiers' holds",
+        async () => ((await reservedOf(c, planted.healthy)).every((n) => n === 0) ? true : undefined),
+        TICK_DEADLINE_MS,
+      ),
     ),
     withPg(old.url(), (c) =>
-      waitFor("a failed run of the old cleanup", async () => ((await c.query("SELECT 1 FROM cron.job_run_details WHERE status = 'failed'")).rowCount ? true : undefined), TICK_DEADLINE_MS),
+      waitFor(
+        "a failed run of the old cleanup",
+        async () => ((await c.query("SELECT 1 FROM cron.job_run_details WHERE status = 'failed'")).rowCount ? true : undefined),
+        TICK_DEADLINE_MS,
+      ),
     ),
   ]);
 });
@@ -96,7 +108,10 @@ test("the migrations schedule one cleanup job every minute, also when pushed a s
 
 test("the pg_cron job expires the healthy tiers' holds within its interval and repairs the drifted tier in the same run", async () => {
   await withPg(current.url(), async (c) => {
-    assert.deepEqual(await holdStatuses(c, planted.due), planted.due.map(() => "expired"));
+    assert.deepEqual(
+      await holdStatuses(c, planted.due),
+      planted.due.map(() => "expired"),
+    );
     assert.deepEqual(await holdStatuses(c, [planted.notDue]), ["active"], "a hold not yet due stays");
     assert.deepEqual(await reservedOf(c, [planted.drifted]), [1]);
     // One transaction expired the holds and repaired the tier (same now()), in pg_cron's session, within a
@@ -119,7 +134,9 @@ test("the pg_cron job expires the healthy tiers' holds within its interval and r
 
 test("the embedded target sees the job, runs no timer of its own (pg_cron did the expiry above), and logs the repair once", async () => {
   assert.equal(target.cleanup, "pg_cron");
-  const repair = new RegExp(`^warning: the pg_cron job "${JOB}" repaired 1 tier\\(s\\).*tier ${planted.drifted} .*reserved 1 but 2 seats expiring`);
+  const repair = new RegExp(
+    `^warning: the pg_cron job "${JOB}" repaired 1 tier\\(s\\).*tier ${planted.drifted} .*reserved 1 but 2 seats expiring`,
+  );
   await waitFor("the repair warning", async () => (targetLines.some((l) => repair.test(l)) ? true : undefined));
   await cleanupTicks(current.url(), 3);
   assert.deepEqual(targetLines.filter((l) => /^warning/.test(l)).length, 1, targetLines.join("\n"));
@@ -140,7 +157,9 @@ test("readiness on the migrated project: the job succeeds, nothing is overdue, t
   const r = await readiness(current.url());
   assert.equal(r.code, 1);
   assert.deepEqual(
-    Object.values(r.items).filter((i) => i.status !== "pass").map((i) => i.name),
+    Object.values(r.items)
+      .filter((i) => i.status !== "pass")
+      .map((i) => i.name),
     ["no hold counter repairs (public.hold_cleanup_repairs)"],
   );
   assert.match(r.items["cleanup job succeeding (cron.job_run_details)"]!.observed, /^last run succeeded \d+ (s|min) ago$/);
@@ -151,11 +170,23 @@ test("a project still on the old cleanup: readiness shows the failing job with i
   assert.equal(r.code, 1);
   const runs = r.items["cleanup job succeeding (cron.job_run_details)"]!;
   assert.equal(runs.status, "fail");
-  assert.match(runs.observed, /^latest run \(.*\) failed: new row for relation "ticket_tiers" violates check constraint "check_no_negative_availability"; no success in the last 1 runs \(limit 3 min\)$/);
+  assert.match(
+    runs.observed,
+    /^latest run \(.*\) failed: new row for relation "ticket_tiers" violates check constraint "check_no_negative_availability"; no success in the last 1 runs \(limit 3 min\)$/,
+  );
   assert.match(runs.fix, /cron\.job_run_details WHERE jobid = \d+ .*20261201000100_hold_expiry\.sql/);
-  assert.match(r.stdout, /❌ cleanup job succeeding \(cron\.job_run_details\): latest run .* failed: new row for relation "ticket_tiers"/, "the full error, not cut");
+  assert.match(
+    r.stdout,
+    /❌ cleanup job succeeding \(cron\.job_run_details\): latest run .* failed: new row for relation "ticket_tiers"/,
+    "the full error, not cut",
+  );
   assert.equal(r.items["no overdue holds (> 3 min past expiry)"]!.status, "fail");
-  assert.match(r.items["no overdue holds (> 3 min past expiry)"]!.observed, new RegExp(`^6 active holds \\(8 seats\\) more than 3 min past expiry, oldest \\d+ min past.*tier ${plantedOld.healthy[0]}: 2 holds \\(3 seats\\)`));
+  assert.match(
+    r.items["no overdue holds (> 3 min past expiry)"]!.observed,
+    new RegExp(
+      `^6 active holds \\(8 seats\\) more than 3 min past expiry, oldest \\d+ min past.*tier ${plantedOld.healthy[0]}: 2 holds \\(3 seats\\)`,
+    ),
+  );
   assert.equal(r.items["hold expiry migration (a drifted tier cannot stop cleanup)"]!.status, "fail");
 });
 
@@ -164,7 +195,10 @@ test("db-stats on that project: the overdue holds and the job's failed runs", as
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`cleanup: pg_cron job \\d+ "${JOB}" every "\\* \\* \\* \\* \\*"`));
   assert.match(r.stdout, /overdue: 6 active holds \(8 seats\) more than 3 min past expiry/);
-  assert.match(r.stdout, /last runs \(started\)\s+took\s+status\s+message\n[- ]+\n\S+\s+\d+ ms\s+failed\s+new row for relation "ticket_tiers" violates check constraint/);
+  assert.match(
+    r.stdout,
+    /last runs \(started\)\s+took\s+status\s+message\n[- ]+\n\S+\s+\d+ ms\s+failed\s+new row for relation "ticket_tiers" violates check constraint/,
+  );
   assert.match(r.stdout, /repairs: no repair log: apply supabase\/migrations\/20261201000100_hold_expiry\.sql/);
 });
 
@@ -173,7 +207,9 @@ test("the target on that project (which pushes the fix) logs the failed job once
   const t = await startTestTarget({ databaseUrl: old.url(), cleanupIntervalMs: 100, onLog: (line) => lines.push(line) });
   try {
     assert.equal(t.cleanup, "pg_cron");
-    const failed = new RegExp(`^warning: the pg_cron job "${JOB}" failed: new row for relation "ticket_tiers" violates check constraint "check_no_negative_availability"; Failing row contains \\(.*\\)\\. Expired holds keep their seats until it succeeds again\\. Holds past expiry: tier `);
+    const failed = new RegExp(
+      `^warning: the pg_cron job "${JOB}" failed: new row for relation "ticket_tiers" violates check constraint "check_no_negative_availability"; Failing row contains \\(.*\\)\\. Expired holds keep their seats until it succeeds again\\. Holds past expiry: tier `,
+    );
     await waitFor("the failure warning", async () => (lines.some((l) => failed.test(l)) ? true : undefined));
     await cleanupTicks(old.url(), 3);
     assert.equal(lines.filter((l) => /^warning/.test(l)).length, 1, lines.join("\n"));

@@ -36,7 +36,10 @@ test("the interval of a cron schedule: minutes, steps, seconds; anything else is
 test("the job's latest runs: a failure (stable cause, detail aside), a stall, an inactive job, nothing yet, fine", () => {
   const error = 'new row for relation "ticket_tiers" violates check constraint "check_no_negative_availability"';
   assert.deepEqual(cleanupJobProblem(JOB, [run("failed", 5, error)]), { cause: error, text: `${error}; Failing row contains (...).` });
-  assert.match(cleanupJobProblem(JOB, [run("succeeded", 181)])!.cause, /^no run since .* although it is scheduled "\* \* \* \* \*": pg_cron only runs jobs of the database named by cron.database_name/);
+  assert.match(
+    cleanupJobProblem(JOB, [run("succeeded", 181)])!.cause,
+    /^no run since .* although it is scheduled "\* \* \* \* \*": pg_cron only runs jobs of the database named by cron.database_name/,
+  );
   assert.equal(cleanupJobProblem(JOB, [run("succeeded", 179)]), null);
   assert.equal(cleanupJobProblem(JOB, [run("running", 1)]), undefined, "a run still going decides nothing");
   assert.equal(cleanupJobProblem(JOB, []), undefined);
@@ -49,10 +52,16 @@ test("readiness of the job's runs: ✅ recent success, ⚠️ one failure after 
     return [item.status, item.observed];
   };
   assert.deepEqual(judge([run("succeeded", 20)]), ["pass", "last run succeeded 20 s ago"]);
-  assert.deepEqual(judge([run("failed", 20, "boom"), run("succeeded", 80)]), ["warn", `latest run (${run("x", 20).start!.toISOString()}) failed: boom; last success 80 s ago`]);
+  assert.deepEqual(judge([run("failed", 20, "boom"), run("succeeded", 80)]), [
+    "warn",
+    `latest run (${run("x", 20).start!.toISOString()}) failed: boom; last success 80 s ago`,
+  ]);
   assert.match(judge([run("failed", 20, "boom"), run("succeeded", 200)])[1]!, /failed: boom; last success 200 s ago \(limit 3 min\)$/);
   assert.equal(judge([run("failed", 20, "boom"), run("succeeded", 200)])[0], "fail");
-  assert.deepEqual(judge([run("failed", 20, "boom")]), ["fail", `latest run (${run("x", 20).start!.toISOString()}) failed: boom; no success in the last 1 runs (limit 3 min)`]);
+  assert.deepEqual(judge([run("failed", 20, "boom")]), [
+    "fail",
+    `latest run (${run("x", 20).start!.toISOString()}) failed: boom; no success in the last 1 runs (limit 3 min)`,
+  ]);
   assert.deepEqual(judge([run("succeeded", 600)]), ["fail", "no run for 10 min although it runs every 1 min"]);
   assert.deepEqual(judge([]), ["fail", "no finished run recorded"]);
   assert.equal(judge([], false)[0], "warn", "cron.log_run off: nothing to judge by");
@@ -60,8 +69,17 @@ test("readiness of the job's runs: ✅ recent success, ⚠️ one failure after 
 });
 
 const repair = (tierId: string): Repair => ({
-  id: 1, repairedAt: new Date(0), tierId, eventId: "e", total: 10, sold: 0, reservedBefore: 0, expiredQuantity: 1,
-  activeHoldQuantity: 0, reservedAfter: 0, repairedBy: "pg_cron",
+  id: 1,
+  repairedAt: new Date(0),
+  tierId,
+  eventId: "e",
+  total: 10,
+  sold: 0,
+  reservedBefore: 0,
+  expiredQuantity: 1,
+  activeHoldQuantity: 0,
+  reservedAfter: 0,
+  repairedBy: "pg_cron",
 });
 
 test("the cleanup report: a failure once per episode and its end, a repaired tier once however often it recurs", () => {
@@ -78,12 +96,18 @@ test("the cleanup report: a failure once per episode and its end, a repaired tie
   report.record({ failure: null, repairs: [repair("t1"), repair("t2")] });
   report.record({ failure: null, repairs: [repair("t1")] });
   report.record({ failure: null, repairs: [repair("t1"), repair("t3")] });
-  assert.deepEqual(lines.map((l) => l.slice(0, 80)), [
-    "warning: hold cleanup failed: check violated (SQLSTATE 23514); row at 12:00. Expired holds keep ",
-    "warning: hold cleanup failed: connection refused. Expired holds keep their seats until it succeeds a",
-    "hold cleanup succeeds again (it had failed: connection refused)",
-    "warning: hold cleanup repaired 2 tier(s) whose reserved_quantity had drifted below their holds (eve",
-    "warning: hold cleanup repaired 1 tier(s) whose reserved_quantity had drifted below their holds (eve",
-  ].map((l) => l.slice(0, 80)));
-  assert.match(lines[4]!, /: tier t3 \(event e, total 10, sold 0\): reserved 0 but 1 seats expiring, 0 seats still held -> reserved 0 \(by pg_cron\)$/);
+  assert.deepEqual(
+    lines.map((l) => l.slice(0, 80)),
+    [
+      "warning: hold cleanup failed: check violated (SQLSTATE 23514); row at 12:00. Expired holds keep ",
+      "warning: hold cleanup failed: connection refused. Expired holds keep their seats until it succeeds a",
+      "hold cleanup succeeds again (it had failed: connection refused)",
+      "warning: hold cleanup repaired 2 tier(s) whose reserved_quantity had drifted below their holds (eve",
+      "warning: hold cleanup repaired 1 tier(s) whose reserved_quantity had drifted below their holds (eve",
+    ].map((l) => l.slice(0, 80)),
+  );
+  assert.match(
+    lines[4]!,
+    /: tier t3 \(event e, total 10, sold 0\): reserved 0 but 1 seats expiring, 0 seats still held -> reserved 0 \(by pg_cron\)$/,
+  );
 });

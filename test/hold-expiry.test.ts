@@ -36,26 +36,37 @@ test("before the fix one drifted tier stops all expiry; pushing the hold-expiry 
     await withPg(db.url, async (c) => {
       const p = await plantDriftedEvent(c, 60);
       // A 2-seat tier holding 4 seats in holds (more than it has), 1 seat of them due, counter 0.
-      const overfull = (await c.query<{ id: string }>(
-        "INSERT INTO public.ticket_tiers (event_id, name, total_quantity) VALUES ($1, 'Overfull', 2) RETURNING id",
-        [p.eventId],
-      )).rows[0]!.id;
-      const overfullHolds = (await c.query<{ id: string }>(
-        `INSERT INTO public.ticket_holds (tier_id, event_id, session_id, quantity, expires_at)
+      const overfull = (
+        await c.query<{ id: string }>(
+          "INSERT INTO public.ticket_tiers (event_id, name, total_quantity) VALUES ($1, 'Overfull', 2) RETURNING id",
+          [p.eventId],
+        )
+      ).rows[0]!.id;
+      const overfullHolds = (
+        await c.query<{ id: string }>(
+          `INSERT INTO public.ticket_holds (tier_id, event_id, session_id, quantity, expires_at)
          SELECT $1, $2, 'over-' || n, 1, now() + interval '10 minutes' FROM generate_series(1, 4) n RETURNING id`,
-        [overfull, p.eventId],
-      )).rows.map((r) => r.id);
+          [overfull, p.eventId],
+        )
+      ).rows.map((r) => r.id);
       await moveExpiry(c, overfullHolds.slice(0, 1), 60);
       const healthyEvent = await plantHealthyEvent(c);
 
       await assert.rejects(c.query("SELECT public.cleanup_expired_holds()"), /check_no_negative_availability/);
-      assert.deepEqual(await holdStatuses(c, p.due), p.due.map(() => "active"), "the old cleanup expired nothing, anywhere");
+      assert.deepEqual(
+        await holdStatuses(c, p.due),
+        p.due.map(() => "active"),
+        "the old cleanup expired nothing, anywhere",
+      );
 
       // Supabase's roles, and its default privileges that hand every new table to them.
       await c.query(`CREATE ROLE anon NOLOGIN; CREATE ROLE authenticated NOLOGIN; CREATE ROLE service_role NOLOGIN;
         ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
         ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role`);
-      assert.deepEqual(await migrate(db.url), (await readMigrations()).map((m) => m.version).filter((v) => v >= HOLD_EXPIRY_VERSION));
+      assert.deepEqual(
+        await migrate(db.url),
+        (await readMigrations()).map((m) => m.version).filter((v) => v >= HOLD_EXPIRY_VERSION),
+      );
       const access = await c.query(
         `SELECT r AS role, has_table_privilege(r, 'public.hold_cleanup_repairs', 'SELECT, INSERT, UPDATE, DELETE') AS table,
                 has_sequence_privilege(r, pg_get_serial_sequence('public.hold_cleanup_repairs', 'id'), 'USAGE, SELECT, UPDATE') AS sequence
@@ -66,7 +77,10 @@ test("before the fix one drifted tier stops all expiry; pushing the hold-expiry 
         { role: "authenticated", table: false, sequence: false },
         { role: "service_role", table: true, sequence: true },
       ]);
-      assert.equal((await c.query("SELECT relrowsecurity FROM pg_class WHERE oid = 'public.hold_cleanup_repairs'::regclass")).rows[0].relrowsecurity, true);
+      assert.equal(
+        (await c.query("SELECT relrowsecurity FROM pg_class WHERE oid = 'public.hold_cleanup_repairs'::regclass")).rows[0].relrowsecurity,
+        true,
+      );
       const expired = await c.query<{ n: number }>("SELECT public.cleanup_expired_holds() AS n");
       assert.equal(expired.rows[0]!.n, p.due.length + 1 + healthyEvent.due.length);
       assert.deepEqual(await reservedOf(c, [...p.healthy, p.drifted, overfull]), [0, 0, 1, 2]);
@@ -77,9 +91,27 @@ test("before the fix one drifted tier stops all expiry; pushing the hold-expiry 
            FROM public.hold_cleanup_repairs ORDER BY total_quantity DESC`,
       );
       assert.deepEqual(repairs.rows, [
-        { tier_id: p.drifted, event_id: p.eventId, total_quantity: 10, sold_quantity: 0, reserved_before: 1, expired_quantity: 2, active_hold_quantity: 1, reserved_after: 1 },
+        {
+          tier_id: p.drifted,
+          event_id: p.eventId,
+          total_quantity: 10,
+          sold_quantity: 0,
+          reserved_before: 1,
+          expired_quantity: 2,
+          active_hold_quantity: 1,
+          reserved_after: 1,
+        },
         // More seats held than the tier has: set sold out, never above it, so the repair itself cannot fail a CHECK.
-        { tier_id: overfull, event_id: p.eventId, total_quantity: 2, sold_quantity: 0, reserved_before: 0, expired_quantity: 1, active_hold_quantity: 3, reserved_after: 2 },
+        {
+          tier_id: overfull,
+          event_id: p.eventId,
+          total_quantity: 2,
+          sold_quantity: 0,
+          reserved_before: 0,
+          expired_quantity: 1,
+          active_hold_quantity: 3,
+          reserved_after: 2,
+        },
       ]);
 
       const bad = await invariants(c, p.eventId);
@@ -88,7 +120,11 @@ test("before the fix one drifted tier stops all expiry; pushing the hold-expiry 
       assert.match(bad.no_counter_repairs!.detail, /Overfull at .*: reserved 0, but 1 seats expiring; 3 seats still held -> reserved 2/);
       assert.equal(bad.active_holds_match_reserved!.observed, "1 tiers", "only the overfull tier still disagrees");
       const good = await invariants(c, healthyEvent.eventId);
-      assert.deepEqual(Object.values(good).filter((r) => !r.passed), [], "the healthy event passes everything");
+      assert.deepEqual(
+        Object.values(good).filter((r) => !r.passed),
+        [],
+        "the healthy event passes everything",
+      );
 
       const again = await c.query<{ n: number }>("SELECT public.cleanup_expired_holds() AS n");
       assert.equal(again.rows[0]!.n, 0);
@@ -102,7 +138,10 @@ test("before the fix one drifted tier stops all expiry; pushing the hold-expiry 
 
 async function plantHealthyEvent(c: import("pg").Client): Promise<{ eventId: string; due: string[] }> {
   const setup = await c.query<{ s: { event_id: string; tier_ids: string[] } }>("SELECT public.load_test_setup(1, 10) AS s");
-  const { event_id: eventId, tier_ids: [tier] } = setup.rows[0]!.s;
+  const {
+    event_id: eventId,
+    tier_ids: [tier],
+  } = setup.rows[0]!.s;
   const due = [await reserve(c, tier!, 3, `${eventId}-a`)];
   await moveExpiry(c, due, 60);
   return { eventId, due };
@@ -119,9 +158,14 @@ test("the target's timer: healthy seats come back, the drifted tier is repaired 
       await waitFor("the healthy tiers' seats back", async () =>
         (await reservedOf(c, p.healthy)).every((n) => n === 0) ? true : undefined,
       );
-      assert.deepEqual(await holdStatuses(c, p.due), p.due.map(() => "expired"));
+      assert.deepEqual(
+        await holdStatuses(c, p.due),
+        p.due.map(() => "expired"),
+      );
       assert.deepEqual(await reservedOf(c, [p.drifted]), [1], "repaired from its one active hold");
-      const repairLine = new RegExp(`^warning: hold cleanup \\(cleanup_expired_holds\\) repaired 1 tier\\(s\\).*tier ${p.drifted} \\(event ${p.eventId}, total 10, sold 0\\): reserved 1 but 2 seats expiring, 1 seats still held -> reserved 1`);
+      const repairLine = new RegExp(
+        `^warning: hold cleanup \\(cleanup_expired_holds\\) repaired 1 tier\\(s\\).*tier ${p.drifted} \\(event ${p.eventId}, total 10, sold 0\\): reserved 1 but 2 seats expiring, 1 seats still held -> reserved 1`,
+      );
       await waitFor("the repair warning", async () => (logged(repairLine).length ? true : undefined));
 
       // The same tier drifts again, three times, beside new healthy holds: repaired every time, logged once.
@@ -138,7 +182,10 @@ test("the target's timer: healthy seats come back, the drifted tier is repaired 
         );
       }
       const repairs = await c.query("SELECT application_name FROM public.hold_cleanup_repairs WHERE tier_id = $1", [p.drifted]);
-      assert.deepEqual(repairs.rows.map((r) => r.application_name), Array(4).fill("liventix-target-cleanup"));
+      assert.deepEqual(
+        repairs.rows.map((r) => r.application_name),
+        Array(4).fill("liventix-target-cleanup"),
+      );
       await cleanupTicks(target.databaseUrl, 3);
       assert.equal(logged(/repaired/).length, 1, lines.join("\n"));
 
@@ -151,23 +198,35 @@ test("the target's timer: healthy seats come back, the drifted tier is repaired 
       );
       const blocked = await reserve(c, p.healthy[1]!, 2, "blocked");
       await moveExpiry(c, [blocked], 600);
-      const failure = /^warning: hold cleanup \(cleanup_expired_holds\) failed: new row for relation "ticket_tiers" violates check constraint "check_no_negative_availability" \(SQLSTATE 23514\)/;
+      const failure =
+        /^warning: hold cleanup \(cleanup_expired_holds\) failed: new row for relation "ticket_tiers" violates check constraint "check_no_negative_availability" \(SQLSTATE 23514\)/;
       await waitFor("the failure warning", async () => (logged(failure).length ? true : undefined));
-      assert.match(logged(failure)[0]!, new RegExp(`Holds past expiry: .*tier ${p.healthy[1]}: 1 holds \\(2 seats\\).*tier ${p.drifted}: 1 holds \\(1 seats\\)`));
+      assert.match(
+        logged(failure)[0]!,
+        new RegExp(`Holds past expiry: .*tier ${p.healthy[1]}: 1 holds \\(2 seats\\).*tier ${p.drifted}: 1 holds \\(1 seats\\)`),
+      );
       await cleanupTicks(target.databaseUrl, 3);
       assert.equal(logged(/failed/).length, 1, lines.join("\n"));
 
       // Meanwhile a k6 run's teardown warns about the project's overdue holds (its own event is fine).
       const k6 = await runK6("dist/smoke.js", {
         flags: { vus: 1, iterations: 1 },
-        env: { SUPABASE_URL: target.url, SUPABASE_ANON_KEY: target.anonKey, SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey, THINK_TIME: "0", PAY_RATIO: "0" },
+        env: {
+          SUPABASE_URL: target.url,
+          SUPABASE_ANON_KEY: target.anonKey,
+          SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
+          THINK_TIME: "0",
+          PAY_RATIO: "0",
+        },
         timeoutMs: 60_000,
       });
       assert.match(k6.stdout + k6.stderr, /WARNING: 2 active hold\(s\) across the project are more than 120 s past their expiry/);
 
       // Pushing the fix again: the next run succeeds, the tier (already reported) is repaired without a new line.
       await c.query(await holdExpiryMigrationSql());
-      await waitFor("the recovery line", async () => (logged(/^hold cleanup \(cleanup_expired_holds\) succeeds again/).length ? true : undefined));
+      await waitFor("the recovery line", async () =>
+        logged(/^hold cleanup \(cleanup_expired_holds\) succeeds again/).length ? true : undefined,
+      );
       assert.deepEqual(await holdStatuses(c, [stuck.rows[0]!.id, blocked]), ["expired", "expired"], lines.join("\n"));
       await cleanupTicks(target.databaseUrl, 3);
       assert.deepEqual(

@@ -66,14 +66,18 @@ const retried = <T extends pg.QueryResultRow>(isolation: Isolation, sql: string,
 const reserve = (isolation: Isolation, tier: string, quantity: number, session: string) =>
   retried<{ r: Outcome }>(isolation, "SELECT try_reserve($1, $2, $3) AS r", [tier, quantity, session]).then((row) => row.r);
 
-const failing = (rows: InvariantRow[]) => rows.filter((row) => !row.passed).map((row) => `${row.check_name}: ${row.observed} (${row.detail})`);
+const failing = (rows: InvariantRow[]) =>
+  rows.filter((row) => !row.passed).map((row) => `${row.check_name}: ${row.observed} (${row.detail})`);
 
 async function failingInvariants(eventId: string, client: pg.ClientBase | pg.Pool = pool): Promise<string[]> {
   return failing((await client.query<InvariantRow>("SELECT * FROM load_test_invariants($1)", [eventId])).rows);
 }
 
 async function seatsHeld(tierId: string): Promise<number> {
-  const r = await pool.query<{ n: string }>("SELECT coalesce(sum(quantity), 0) AS n FROM ticket_holds WHERE tier_id = $1 AND status = 'active'", [tierId]);
+  const r = await pool.query<{ n: string }>(
+    "SELECT coalesce(sum(quantity), 0) AS n FROM ticket_holds WHERE tier_id = $1 AND status = 'active'",
+    [tierId],
+  );
   return Number(r.rows[0]!.n);
 }
 
@@ -89,12 +93,16 @@ test("buckets are sized to the tier (10 free seats each at least) and refused wh
   assert.deepEqual(shape.rows[0], { n: "1024", total: "100000", least: 97 });
   assert.equal((await pool.query("SELECT 1 FROM inventory_buckets WHERE tier_id = $1", [small.tier_ids[0]])).rowCount, 0);
 
-  await assert.rejects(pool.query("SELECT load_test_setup(1, 100, 600, 5000, 50, 'capped', 8)"), (e: pg.DatabaseError) =>
-    e.code === "LT400" && /event cap serialises every reservation/.test(e.detail ?? ""));
+  await assert.rejects(
+    pool.query("SELECT load_test_setup(1, 100, 600, 5000, 50, 'capped', 8)"),
+    (e: pg.DatabaseError) => e.code === "LT400" && /event cap serialises every reservation/.test(e.detail ?? ""),
+  );
   const held = await setup(100, 4);
   assert.equal((await reserve("READ COMMITTED", held.tier_ids[0]!, 2, "holder")).ok, true);
-  await assert.rejects(pool.query("SELECT spread_tier_inventory($1, 1)", [held.tier_ids[0]]), (e: pg.DatabaseError) =>
-    e.code === "LT413" && /2 seats of this tier are held/.test(e.detail ?? ""));
+  await assert.rejects(
+    pool.query("SELECT spread_tier_inventory($1, 1)", [held.tier_ids[0]]),
+    (e: pg.DatabaseError) => e.code === "LT413" && /2 seats of this tier are held/.test(e.detail ?? ""),
+  );
   assert.deepEqual(await failingInvariants(large.event_id), []);
 });
 
@@ -108,7 +116,9 @@ test("sold out is answered at once: the pages read do not grow with the number o
     await pool.query("VACUUM inventory_buckets");
     const plan = async (sql: string, params: unknown[]) => {
       const r = await pool.query<{ "QUERY PLAN": [{ Plan: { "Shared Hit Blocks": number; "Shared Read Blocks": number } }] }>(
-        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
+        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`,
+        params,
+      );
       const top = r.rows[0]!["QUERY PLAN"][0].Plan;
       return top["Shared Hit Blocks"] + top["Shared Read Blocks"];
     };
@@ -123,8 +133,14 @@ test("sold out is answered at once: the pages read do not grow with the number o
   const few = await soldOutRead(16);
   const many = await soldOutRead(4096);
   // A B-tree one level deeper may cost a page per index probe; a scan would cost thousands.
-  assert.ok(many.reserve <= few.reserve + 8 && many.reserve < 64, `try_reserve read ${few.reserve} pages at 16 buckets, ${many.reserve} at 4096`);
-  assert.ok(many.checkout <= few.checkout + 8 && many.checkout < 64, `enhanced_checkout read ${few.checkout} pages at 16 buckets, ${many.checkout} at 4096`);
+  assert.ok(
+    many.reserve <= few.reserve + 8 && many.reserve < 64,
+    `try_reserve read ${few.reserve} pages at 16 buckets, ${many.reserve} at 4096`,
+  );
+  assert.ok(
+    many.checkout <= few.checkout + 8 && many.checkout < 64,
+    `enhanced_checkout read ${few.checkout} pages at 16 buckets, ${many.checkout} at 4096`,
+  );
 });
 
 describe("concurrent buyers sell exactly the seats", () => {
@@ -135,7 +151,10 @@ describe("concurrent buyers sell exactly the seats", () => {
       const first = await Promise.all(Array.from({ length: 30 }, (_, i) => reserve(isolation, tier, 1 + (i % 3), `mixed-${i}`)));
       const sweep = await Promise.all(Array.from({ length: 40 }, (_, i) => reserve(isolation, tier, 1, `sweep-${i}`)));
       const refused = [...first, ...sweep].filter((o) => !o.ok).map((o) => o.error);
-      assert.ok(refused.every((e) => e === "INSUFFICIENT_INVENTORY"), refused.join(", "));
+      assert.ok(
+        refused.every((e) => e === "INSUFFICIENT_INVENTORY"),
+        refused.join(", "),
+      );
       assert.equal(await seatsHeld(tier), 60, "every seat sold, none twice");
       assert.deepEqual(await failingInvariants(ev.event_id), []);
     });
@@ -173,7 +192,10 @@ describe("the counters' rule", () => {
           if (i % 3 === 0) {
             await retried(isolation, "SELECT release_hold($1, $2)", [held.hold_id, session]);
           } else {
-            const order = await retried<{ o: { order_id: string } }>(isolation, "SELECT checkout_holds(ARRAY[$1::uuid], $2) AS o", [held.hold_id, session]);
+            const order = await retried<{ o: { order_id: string } }>(isolation, "SELECT checkout_holds(ARRAY[$1::uuid], $2) AS o", [
+              held.hold_id,
+              session,
+            ]);
             await retried(isolation, "SELECT complete_payment($1, $2)", [order.o.order_id, `evt-${session}`]);
           }
           counts.writes++;
@@ -201,8 +223,17 @@ describe("the counters' rule", () => {
           await new Promise((r) => setTimeout(r, 20));
         }
       };
-      await Promise.all([worker(enough), worker(settler), worker(sampler), ...Array.from({ length: 12 }, (_, n) => worker(() => buyer(n)))]);
-      assert.deepEqual(samples.filter((s) => s.length > 0), [], "every sample during the sale passed every invariant");
+      await Promise.all([
+        worker(enough),
+        worker(settler),
+        worker(sampler),
+        ...Array.from({ length: 12 }, (_, n) => worker(() => buyer(n))),
+      ]);
+      assert.deepEqual(
+        samples.filter((s) => s.length > 0),
+        [],
+        "every sample during the sale passed every invariant",
+      );
 
       const settled = await pool.query<{ s: { settled: number } }>("SELECT settle_tier_counters($1) AS s", [ev.event_id]);
       assert.equal(settled.rows[0]!.s.settled, 1);
@@ -244,8 +275,12 @@ test("the invariants catch broken buckets", async () => {
     await broken("UPDATE inventory_buckets SET reserved_quantity = reserved_quantity + 1 WHERE tier_id = $1 AND bucket_no = 0"),
     ["active_holds_match_reserved", "bucket_counters_match_holds", "settled_counters_match_buckets"],
   );
-  assert.deepEqual(await broken("UPDATE ticket_tiers SET reserved_quantity = reserved_quantity - 1 WHERE id = $1"), ["settled_counters_match_buckets"]);
-  assert.deepEqual(await broken("UPDATE inventory_buckets SET total_quantity = total_quantity + 1 WHERE tier_id = $1 AND bucket_no = 3"), ["buckets_match_tier"]);
+  assert.deepEqual(await broken("UPDATE ticket_tiers SET reserved_quantity = reserved_quantity - 1 WHERE id = $1"), [
+    "settled_counters_match_buckets",
+  ]);
+  assert.deepEqual(await broken("UPDATE inventory_buckets SET total_quantity = total_quantity + 1 WHERE tier_id = $1 AND bucket_no = 3"), [
+    "buckets_match_tier",
+  ]);
   assert.deepEqual(await broken("UPDATE ticket_holds SET bucket_no = NULL WHERE tier_id = $1"), ["bucket_counters_match_holds"]);
   assert.deepEqual(await failingInvariants(ev.event_id), [], "and nothing of it stayed");
 });
@@ -267,10 +302,16 @@ test("the hold cleanup repairs a drifted bucket alone, records its bucket, and e
   await pool.query("SELECT cleanup_expired_holds()");
   const statuses = await pool.query<{ status: string }>("SELECT DISTINCT status FROM ticket_holds WHERE id = ANY ($1)", [holds]);
   assert.deepEqual(statuses.rows, [{ status: "expired" }]);
-  const repairs = await pool.query("SELECT bucket_no, reserved_before, expired_quantity, reserved_after FROM hold_cleanup_repairs WHERE tier_id = $1", [tier]);
+  const repairs = await pool.query(
+    "SELECT bucket_no, reserved_before, expired_quantity, reserved_after FROM hold_cleanup_repairs WHERE tier_id = $1",
+    [tier],
+  );
   const { bucket_no, seats } = drifted.rows[0]!;
   assert.deepEqual(repairs.rows, [{ bucket_no, reserved_before: 0, expired_quantity: seats, reserved_after: 0 }]);
   const counters = await pool.query("SELECT DISTINCT reserved_quantity FROM inventory_buckets WHERE tier_id = $1", [tier]);
   assert.deepEqual(counters.rows, [{ reserved_quantity: 0 }], "every other bucket gave its seats back");
-  assert.deepEqual((await failingInvariants(ev.event_id)).map((f) => f.split(":")[0]), ["no_counter_repairs"]);
+  assert.deepEqual(
+    (await failingInvariants(ev.event_id)).map((f) => f.split(":")[0]),
+    ["no_counter_repairs"],
+  );
 });

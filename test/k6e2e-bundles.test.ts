@@ -36,8 +36,12 @@ function run(bundle: string, t: TestTarget, env: Record<string, string> = {}, fl
     flags,
     timeoutMs: 90_000,
     env: {
-      SUPABASE_URL: t.url, SUPABASE_ANON_KEY: t.anonKey, SUPABASE_SERVICE_ROLE_KEY: t.serviceRoleKey,
-      WEBHOOK_SECRET: t.webhookSecret, RESULTS_DIR: results, THINK_TIME: "0",
+      SUPABASE_URL: t.url,
+      SUPABASE_ANON_KEY: t.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: t.serviceRoleKey,
+      WEBHOOK_SECRET: t.webhookSecret,
+      RESULTS_DIR: results,
+      THINK_TIME: "0",
       // lib/pq defaults to sslmode=require; the embedded server speaks no TLS.
       ...(sql ? { DATABASE_URL: `${t.databaseUrl}?sslmode=disable` } : {}),
       ...env,
@@ -46,7 +50,11 @@ function run(bundle: string, t: TestTarget, env: Record<string, string> = {}, fl
 }
 
 function failedThresholds(r: K6RunResult): string[] {
-  return Object.entries(r.thresholds).flatMap(([key, exprs]) => Object.entries(exprs).filter(([, ok]) => !ok).map(([e]) => `${key} ${e}`));
+  return Object.entries(r.thresholds).flatMap(([key, exprs]) =>
+    Object.entries(exprs)
+      .filter(([, ok]) => !ok)
+      .map(([e]) => `${key} ${e}`),
+  );
 }
 
 /**
@@ -61,7 +69,10 @@ async function assertHealthy(r: K6RunResult, latencyMayMiss = false): Promise<vo
   assert.deepEqual(judged, [], r.stderr.slice(0, 2000));
   assert.equal(r.exitCode, failed.length > 0 ? 99 : 0, r.stderr.slice(0, 2000));
   assert.deepEqual(r.iterationErrors, []);
-  assert.deepEqual(r.checks.filter((c) => c.fails > 0), []);
+  assert.deepEqual(
+    r.checks.filter((c) => c.fails > 0),
+    [],
+  );
   assert.ok(count(r, "reserve_latency") > 0, "reserves were made");
   assert.equal(count(r, "oversell_detected"), 0);
   assert.equal(count(r, "invariant_violations"), 0);
@@ -77,7 +88,8 @@ async function assertHealthy(r: K6RunResult, latencyMayMiss = false): Promise<vo
 }
 
 const rate = (r: K6RunResult, key: string) => r.metrics[key]?.values.rate ?? 0;
-const checkRuns = (r: K6RunResult, prefix: string) => r.checks.filter((c) => c.name.startsWith(prefix)).reduce((n, c) => n + c.passes + c.fails, 0);
+const checkRuns = (r: K6RunResult, prefix: string) =>
+  r.checks.filter((c) => c.name.startsWith(prefix)).reduce((n, c) => n + c.passes + c.fails, 0);
 
 // Each bundle with its own executor and default buyer features, shortened to a few seconds and a
 // handful of VUs (k6 itself would run the same with the same LOAD_SCALE). The race gets 2 seats, fewer
@@ -108,7 +120,12 @@ for (const [bundle, env] of SCALED) {
 // Every buyer feature on at once, half the arrivals scalper bots: their legitimate outcomes (HOLD_EXISTS
 // of a second click, a replayed duplicate webhook, sold out) must not count as failures.
 const EVERY_FEATURE = {
-  DOUBLE_CLICK_RATIO: "1", SECOND_TAB_RATIO: "1", WEBHOOK_REDELIVERY_RATIO: "1", PAY_RATIO: "1", BOT_RATIO: "0.5", SALE_OPENS_IN: "1",
+  DOUBLE_CLICK_RATIO: "1",
+  SECOND_TAB_RATIO: "1",
+  WEBHOOK_REDELIVERY_RATIO: "1",
+  PAY_RATIO: "1",
+  BOT_RATIO: "0.5",
+  SALE_OPENS_IN: "1",
 };
 
 test("smoke with every buyer feature on: countdown, bots, double-clicks, second tabs, redelivered webhooks, all clean", async () => {
@@ -160,10 +177,20 @@ for (const fault of FAULTS) {
       await applyFault(t.databaseUrl, fault.name);
       const { r, runs } = await driveUntilDecided(t, k6);
       const reached = reachedValue(r.metrics, k6.reached.metric);
-      assert.ok(caught(r, k6) || reached >= k6.reached.atLeast, `after ${runs} runs ${k6.reached.metric} is ${reached}, short of ${k6.reached.atLeast}: the workload never reached the fault`);
+      assert.ok(
+        caught(r, k6) || reached >= k6.reached.atLeast,
+        `after ${runs} runs ${k6.reached.metric} is ${reached}, short of ${k6.reached.atLeast}: the workload never reached the fault`,
+      );
       const failed = failedThresholds(r);
-      assert.equal(r.exitCode, 99, `exit ${r.exitCode} (run ${runs}); thresholds crossed: ${failed.join(", ") || "none"}\n${r.stderr.slice(0, 1500)}`);
-      assert.ok(failed.some((f) => f.startsWith(`${k6.expect} `)), `${k6.expect} crossed no threshold; crossed: ${failed.join(", ")}`);
+      assert.equal(
+        r.exitCode,
+        99,
+        `exit ${r.exitCode} (run ${runs}); thresholds crossed: ${failed.join(", ") || "none"}\n${r.stderr.slice(0, 1500)}`,
+      );
+      assert.ok(
+        failed.some((f) => f.startsWith(`${k6.expect} `)),
+        `${k6.expect} crossed no threshold; crossed: ${failed.join(", ")}`,
+      );
       if (k6.expect.startsWith("invariant_violations")) assert.ok(count(r, k6.expect) > 0, `${k6.expect} is 0`);
       if (fault.name === "constraints_dropped") assert.ok(count(r, "oversell_detected") > 0);
     } finally {

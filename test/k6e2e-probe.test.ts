@@ -85,7 +85,13 @@ before(async () => {
       }
       const expected = createHmac("sha256", SECRET).update(raw).digest("hex");
       res.writeHead(200, { "content-type": "application/json", "x-echo-method": req.method ?? "" });
-      res.end(JSON.stringify({ body, signatureOk: req.headers["x-probe-signature"] === expected, contentType: req.headers["content-type"] ?? null }));
+      res.end(
+        JSON.stringify({
+          body,
+          signatureOk: req.headers["x-probe-signature"] === expected,
+          contentType: req.headers["content-type"] ?? null,
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -177,7 +183,9 @@ test("a plain k6 refuses k6/x/sql, and a missing summary folder is logged like k
   const plain = await probe("ok", { xk6Sql: false });
   assert.equal(plain.exitCode, 107);
   assert.match(plain.stderr, /unknown module: k6\/x\/sql/);
-  const r = await probe("ok", { env: { PROBE_MODE: "ok", BASE_URL: baseUrl, DEAD_URL: deadUrl, DATABASE_URL: db.url, PROBE_SECRET: SECRET, RESULTS_DIR: "missing" } });
+  const r = await probe("ok", {
+    env: { PROBE_MODE: "ok", BASE_URL: baseUrl, DEAD_URL: deadUrl, DATABASE_URL: db.url, PROBE_SECRET: SECRET, RESULTS_DIR: "missing" },
+  });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.summaryError ?? "", /could not open 'missing\/summary.json': open missing\/summary.json: no such file or directory/);
   assert.match(r.stderr, /failed to handle the end-of-test summary/);
@@ -205,7 +213,13 @@ test("http.batch() sends its requests in parallel, at most batchPerHost (default
 async function timed(scenario: Record<string, unknown>, iteration: "sleep" | "slow", thresholds: Record<string, string[]> = {}) {
   const started = Date.now();
   const r = await runK6(TIMING, {
-    env: { BASE_URL: baseUrl, SCENARIO: JSON.stringify(scenario), ITERATION: iteration, SLEEP: "0.05", THRESHOLDS: JSON.stringify(thresholds) },
+    env: {
+      BASE_URL: baseUrl,
+      SCENARIO: JSON.stringify(scenario),
+      ITERATION: iteration,
+      SLEEP: "0.05",
+      THRESHOLDS: JSON.stringify(thresholds),
+    },
   });
   return { r, seconds: (Date.now() - started) / 1000, perVu: (vu: number) => count(r, `timing_vu{vu:${vu}}`) };
 }
@@ -236,7 +250,14 @@ test("an arrival finding every VU busy is dropped (dropped_iterations), as in k6
 
 test("ramping-arrival-rate follows its stages: 0 to 20/s over 2 s is 20 iterations", async () => {
   const { r, seconds } = await timed(
-    { executor: "ramping-arrival-rate", startRate: 0, timeUnit: "1s", preAllocatedVUs: 4, maxVUs: 4, stages: [{ duration: "2s", target: 20 }] },
+    {
+      executor: "ramping-arrival-rate",
+      startRate: 0,
+      timeUnit: "1s",
+      preAllocatedVUs: 4,
+      maxVUs: 4,
+      stages: [{ duration: "2s", target: 20 }],
+    },
     "sleep",
   );
   assert.equal(r.exitCode, 0, r.stderr);
@@ -258,10 +279,21 @@ test("constant-vus keeps its VUs iterating for the duration, and latency thresho
 
 test("ramping-vus starts its VUs as the ramp reaches them: the last VU of a ramp runs least", async () => {
   // Sub-metrics reach the summary only with a threshold, as in k6.
-  const { r, perVu } = await timed({ executor: "ramping-vus", startVUs: 0, stages: [{ duration: "2s", target: 4 }, { duration: "1s", target: 4 }] }, "sleep", {
-    "timing_vu{vu:1}": ["count>=0"],
-    "timing_vu{vu:4}": ["count>=0"],
-  });
+  const { r, perVu } = await timed(
+    {
+      executor: "ramping-vus",
+      startVUs: 0,
+      stages: [
+        { duration: "2s", target: 4 },
+        { duration: "1s", target: 4 },
+      ],
+    },
+    "sleep",
+    {
+      "timing_vu{vu:1}": ["count>=0"],
+      "timing_vu{vu:4}": ["count>=0"],
+    },
+  );
   assert.equal(r.exitCode, 0, r.stderr);
   assert.ok(perVu(1) > perVu(4), `VU 1 ran ${perVu(1)} iterations, VU 4 ran ${perVu(4)}`);
   assert.ok(perVu(4) > 0, "VU 4 started before the end");

@@ -33,14 +33,23 @@ function run(bundle: string, env: Record<string, string>): Promise<K6RunResult> 
   return runK6(`dist/${bundle}.js`, {
     timeoutMs: 90_000,
     env: {
-      SUPABASE_URL: target.url, SUPABASE_ANON_KEY: target.anonKey, SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
-      WEBHOOK_SECRET: target.webhookSecret, RESULTS_DIR: results, THINK_TIME: "0", ...env,
+      SUPABASE_URL: target.url,
+      SUPABASE_ANON_KEY: target.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
+      WEBHOOK_SECRET: target.webhookSecret,
+      RESULTS_DIR: results,
+      THINK_TIME: "0",
+      ...env,
     },
   });
 }
 
 function failedThresholds(r: K6RunResult): string[] {
-  return Object.entries(r.thresholds).flatMap(([key, exprs]) => Object.entries(exprs).filter(([, ok]) => !ok).map(([e]) => `${key} ${e}`));
+  return Object.entries(r.thresholds).flatMap(([key, exprs]) =>
+    Object.entries(exprs)
+      .filter(([, ok]) => !ok)
+      .map(([e]) => `${key} ${e}`),
+  );
 }
 
 /** The distinct bucket counts of the tiers of the newest event a run named `name` created. */
@@ -81,7 +90,11 @@ function reportRate(t: TestContext, r: K6RunResult): void {
  */
 function assertClean(r: K6RunResult): void {
   const failed = failedThresholds(r);
-  assert.deepEqual(failed.filter((f) => !/^([a-z]+_latency|generator_lag) /.test(f)), [], r.stdout.slice(-3000));
+  assert.deepEqual(
+    failed.filter((f) => !/^([a-z]+_latency|generator_lag) /.test(f)),
+    [],
+    r.stdout.slice(-3000),
+  );
   assert.equal(r.exitCode, failed.length > 0 ? 99 : 0, r.stderr.slice(0, 2000));
   assert.deepEqual(r.iterationErrors, []);
   assert.ok(count(r, "reserve_latency") > 0, "reserves were made");

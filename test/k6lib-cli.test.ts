@@ -71,7 +71,10 @@ test("npm run load without k6 explains how to get it (exit 69)", async () => {
   assert.equal(r.code, EXIT.MISSING_TOOL);
   assert.match(r.stderr, /k6 is not installed/);
   assert.ok(r.stderr.includes(XK6_BUILD_LINE));
-  const allowed = await runCli("load.ts", ["stress"], { SUPABASE_URL: "https://staging.example.com", LOAD_ALLOW_HOSTS: "staging.example.com" });
+  const allowed = await runCli("load.ts", ["stress"], {
+    SUPABASE_URL: "https://staging.example.com",
+    LOAD_ALLOW_HOSTS: "staging.example.com",
+  });
   assert.equal(allowed.code, EXIT.MISSING_TOOL, "an allowed host passes the guard and reaches the k6 lookup");
 });
 

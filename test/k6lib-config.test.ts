@@ -58,7 +58,16 @@ test("every bad value is listed once, naming the variable and the fix", () => {
   assert.equal(result.ok, false);
   if (result.ok) return;
   const names = result.problems.map((p) => p.split(":")[0]);
-  assert.deepEqual(names.sort(), ["DATABASE_URL", "EVENT_ID", "LOAD_SCALE", "PAY_RATIO", "QUANTITY", "SUPABASE_URL", "THINK_TIME", "TIER_ID"]);
+  assert.deepEqual(names.sort(), [
+    "DATABASE_URL",
+    "EVENT_ID",
+    "LOAD_SCALE",
+    "PAY_RATIO",
+    "QUANTITY",
+    "SUPABASE_URL",
+    "THINK_TIME",
+    "TIER_ID",
+  ]);
   assert.equal(new Set(names).size, names.length, "each variable once");
   assert.match(result.problems.find((p) => p.startsWith("PAY_RATIO"))!, /from 0 to 1.*PAY_RATIO=0.7/);
   assert.match(result.problems.find((p) => p.startsWith("SUPABASE_URL"))!, /npm run target/);
@@ -75,9 +84,17 @@ test("a remote project needs its keys; secrets are never echoed", () => {
   assert.equal(withKeys.ok, false);
   if (withKeys.ok) return;
   assert.ok(!withKeys.problems.join("\n").includes("anon-secret-value"));
-  assert.deepEqual(withKeys.problems.map((p) => p.split(":")[0]), ["PAY_RATIO", "SUPABASE_SERVICE_ROLE_KEY"], "bad values and missing keys in one list");
+  assert.deepEqual(
+    withKeys.problems.map((p) => p.split(":")[0]),
+    ["PAY_RATIO", "SUPABASE_SERVICE_ROLE_KEY"],
+    "bad values and missing keys in one list",
+  );
   const badUrl = parseConfig({ SUPABASE_URL: "ftp://x" });
-  assert.deepEqual(!badUrl.ok && badUrl.problems.map((p) => p.split(":")[0]), ["SUPABASE_URL"], "no key demands for a URL that is itself wrong");
+  assert.deepEqual(
+    !badUrl.ok && badUrl.problems.map((p) => p.split(":")[0]),
+    ["SUPABASE_URL"],
+    "no key demands for a URL that is itself wrong",
+  );
 });
 
 test("EVENT_ID + TIER_ID + DATABASE_URL replace the service role key only for the SQL flavour", () => {
@@ -118,15 +135,35 @@ test("hosts: loopback detection ignores credentials and ports", () => {
 test("drop behaviours: on by default at small ratios, tunable, and bad values named with their fix", () => {
   const defaults = loadConfig({});
   assert.deepEqual(
-    [defaults.webhookRedeliveryRatio, defaults.doubleClickRatio, defaults.secondTabRatio, defaults.botRatio, defaults.botSessions, defaults.saleOpensIn, defaults.eventCapacity],
+    [
+      defaults.webhookRedeliveryRatio,
+      defaults.doubleClickRatio,
+      defaults.secondTabRatio,
+      defaults.botRatio,
+      defaults.botSessions,
+      defaults.saleOpensIn,
+      defaults.eventCapacity,
+    ],
     [0.1, 0.05, 0.05, 0.02, 4, null, null],
   );
-  const tuned = loadConfig({ WEBHOOK_REDELIVERY_RATIO: "1", DOUBLE_CLICK_RATIO: "0", BOT_SESSIONS: "6", SALE_OPENS_IN: "1.5", EVENT_CAPACITY: "14" });
-  assert.deepEqual([tuned.webhookRedeliveryRatio, tuned.doubleClickRatio, tuned.botSessions, tuned.saleOpensIn, tuned.eventCapacity], [1, 0, 6, 1.5, 14]);
+  const tuned = loadConfig({
+    WEBHOOK_REDELIVERY_RATIO: "1",
+    DOUBLE_CLICK_RATIO: "0",
+    BOT_SESSIONS: "6",
+    SALE_OPENS_IN: "1.5",
+    EVENT_CAPACITY: "14",
+  });
+  assert.deepEqual(
+    [tuned.webhookRedeliveryRatio, tuned.doubleClickRatio, tuned.botSessions, tuned.saleOpensIn, tuned.eventCapacity],
+    [1, 0, 6, 1.5, 14],
+  );
   const bad = parseConfig({ SECOND_TAB_RATIO: "2", BOT_SESSIONS: "1", EVENT_CAPACITY: "0" });
   assert.equal(bad.ok, false);
   if (bad.ok) return;
-  assert.deepEqual(bad.problems.map((p) => p.split(":")[0]), ["SECOND_TAB_RATIO", "BOT_SESSIONS", "EVENT_CAPACITY"]);
+  assert.deepEqual(
+    bad.problems.map((p) => p.split(":")[0]),
+    ["SECOND_TAB_RATIO", "BOT_SESSIONS", "EVENT_CAPACITY"],
+  );
   assert.match(bad.problems[0]!, /from 0 to 1.*SECOND_TAB_RATIO=0\.05/);
 });
 
@@ -147,15 +184,27 @@ test("BUCKETS_PER_TIER: 1 to 4096, only for the event setup() creates, never wit
   assert.equal(own.ok, false);
   assert.match(!own.ok ? own.problems.join("\n") : "", /^BUCKETS_PER_TIER: shapes only the event setup\(\) creates.*spread_tier_inventory/);
   const both = parseConfig({ BUCKETS_PER_TIER: "64", EVENT_CAPACITY: "0", PAY_RATIO: "2" });
-  assert.deepEqual(!both.ok && both.problems.map((p) => p.split(":")[0]), ["PAY_RATIO", "EVENT_CAPACITY"], "no cross rule on a value already reported bad");
+  assert.deepEqual(
+    !both.ok && both.problems.map((p) => p.split(":")[0]),
+    ["PAY_RATIO", "EVENT_CAPACITY"],
+    "no cross rule on a value already reported bad",
+  );
 });
 
 test("buckets per tier: as asked, else buckets where the target reports SERIALIZABLE and the event has no cap", () => {
   const unset = { bucketsPerTier: null, eventCapacity: null };
   assert.equal(bucketsPerTier(unset, "serializable"), AUTO_BUCKETS);
   assert.equal(bucketsPerTier(unset, "read_committed"), 1);
-  assert.equal(bucketsPerTier(unset, undefined), 1, "a Supabase project has no /health isolation: the guide's single row, like its own tiers");
+  assert.equal(
+    bucketsPerTier(unset, undefined),
+    1,
+    "a Supabase project has no /health isolation: the guide's single row, like its own tiers",
+  );
   assert.equal(bucketsPerTier({ bucketsPerTier: null, eventCapacity: 14 }, "serializable"), 1, "a capped event keeps one row");
-  assert.equal(bucketsPerTier({ bucketsPerTier: 1, eventCapacity: null }, "serializable"), 1, "BUCKETS_PER_TIER=1 tests the single row under SERIALIZABLE");
+  assert.equal(
+    bucketsPerTier({ bucketsPerTier: 1, eventCapacity: null }, "serializable"),
+    1,
+    "BUCKETS_PER_TIER=1 tests the single row under SERIALIZABLE",
+  );
   assert.equal(bucketsPerTier({ bucketsPerTier: 32, eventCapacity: null }, undefined), 32);
 });

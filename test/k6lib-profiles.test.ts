@@ -6,7 +6,16 @@ import { test } from "node:test";
 import { BUNDLE_NAMES, BUNDLES, PROFILE_NAMES } from "../lib/bundles.ts";
 import { parseConfig, type LoadConfig } from "../lib/config.ts";
 import { buildOptions, cloudDistribution } from "../lib/options.ts";
-import { formatDuration, parseDuration, profilePeakVUs, profileSeconds, scaleCount, scaleDuration, scaleProfile, type ProfileSpec } from "../lib/profile.ts";
+import {
+  formatDuration,
+  parseDuration,
+  profilePeakVUs,
+  profileSeconds,
+  scaleCount,
+  scaleDuration,
+  scaleProfile,
+  type ProfileSpec,
+} from "../lib/profile.ts";
 import { buildThresholds, type ThresholdsFile } from "../lib/thresholds.ts";
 
 const profiles = Object.fromEntries(
@@ -75,7 +84,12 @@ test("bundle options: scaled scenario, p(99.9), teardown budget, cloud block", (
   const abandon = buildOptions("abandonment", profiles.brief, config({ HOLD_SECONDS: "30", ABANDON_GRACE_SECONDS: "20" }), {});
   assert.equal(abandon.teardownTimeout, "110s");
 
-  const cloud = buildOptions("light", profiles.light, config({ K6_CLOUD_PROJECT_ID: "77", K6_CLOUD_LOAD_ZONES: "amazon:us:ashburn,amazon:de:frankfurt,amazon:jp:tokyo" }), {});
+  const cloud = buildOptions(
+    "light",
+    profiles.light,
+    config({ K6_CLOUD_PROJECT_ID: "77", K6_CLOUD_LOAD_ZONES: "amazon:us:ashburn,amazon:de:frankfurt,amazon:jp:tokyo" }),
+    {},
+  );
   assert.equal(cloud.cloud?.projectID, 77);
   const percents = Object.values(cloud.cloud!.distribution!).map((d) => d.percent);
   assert.deepEqual(percents, [34, 33, 33]);
@@ -85,5 +99,8 @@ test("bundle options: scaled scenario, p(99.9), teardown budget, cloud block", (
 test("the load CLI's plan line shows the scaled shape", async () => {
   const { describePlan } = await import("../cli/k6-plan.ts");
   assert.equal(await describePlan("light", 1), "light: scenario reservation, up to 10 VUs for 5m");
-  assert.equal(await describePlan("spike", 0.1), "spike: scenario reservation, up to 50 VUs for 5s (LOAD_SCALE 0.1; unscaled: 0 → 500 VUs in 10 s, hold 30 s, → 0 in 10 s)");
+  assert.equal(
+    await describePlan("spike", 0.1),
+    "spike: scenario reservation, up to 50 VUs for 5s (LOAD_SCALE 0.1; unscaled: 0 → 500 VUs in 10 s, hold 30 s, → 0 in 10 s)",
+  );
 });

@@ -29,7 +29,18 @@ function cfg(resultsDir: string | null) {
   return r.config;
 }
 
-const trend = (p50: number) => ({ avg: p50, min: 1, med: p50, max: p50 * 9, "p(50)": p50, "p(90)": p50 * 2, "p(95)": p50 * 3, "p(99)": p50 * 4, "p(99.9)": p50 * 5, count: 100 });
+const trend = (p50: number) => ({
+  avg: p50,
+  min: 1,
+  med: p50,
+  max: p50 * 9,
+  "p(50)": p50,
+  "p(90)": p50 * 2,
+  "p(95)": p50 * 3,
+  "p(99)": p50 * 4,
+  "p(99.9)": p50 * 5,
+  count: 100,
+});
 
 /** A classic handleSummary `data` as k6 v0.49 to v2 passes it by default. */
 function classicData() {
@@ -37,15 +48,45 @@ function classicData() {
     http_reqs: { type: "counter", contains: "default", values: { count: 300, rate: 30 } },
     http_req_failed: { type: "rate", contains: "default", values: { rate: 0.01, passes: 3, fails: 297 } },
     http_req_duration: { type: "trend", contains: "time", values: trend(10) },
-    reserve_latency: { type: "trend", contains: "time", values: trend(20), thresholds: { "p(50)<300": { ok: true }, "p(99)<1200": { ok: true } } },
+    reserve_latency: {
+      type: "trend",
+      contains: "time",
+      values: trend(20),
+      thresholds: { "p(50)<300": { ok: true }, "p(99)<1200": { ok: true } },
+    },
     checkout_latency: { type: "trend", contains: "time", values: trend(5) },
     reserve_failures: { type: "rate", contains: "default", values: { rate: 0.02, passes: 2, fails: 98 } },
-    "reserve_errors{code:INSUFFICIENT_INVENTORY}": { type: "counter", contains: "default", values: { count: 90, rate: 9 }, thresholds: { "count>=0": { ok: true } } },
-    "reserve_errors{code:40001}": { type: "counter", contains: "default", values: { count: 4, rate: 0.4 }, thresholds: { "count>=0": { ok: true } } },
+    "reserve_errors{code:INSUFFICIENT_INVENTORY}": {
+      type: "counter",
+      contains: "default",
+      values: { count: 90, rate: 9 },
+      thresholds: { "count>=0": { ok: true } },
+    },
+    "reserve_errors{code:40001}": {
+      type: "counter",
+      contains: "default",
+      values: { count: 4, rate: 0.4 },
+      thresholds: { "count>=0": { ok: true } },
+    },
     oversell_detected: { type: "counter", contains: "default", values: { count: 1, rate: 0.1 }, thresholds: { "count==0": { ok: false } } },
-    invariant_violations: { type: "counter", contains: "default", values: { count: 1, rate: 0.1 }, thresholds: { "count==0": { ok: false } } },
-    "invariant_violations{check:sold_lte_total}": { type: "counter", contains: "default", values: { count: 1, rate: 0.1 }, thresholds: { "count==0": { ok: false } } },
-    "invariant_violations{check:no_duplicate_tickets}": { type: "counter", contains: "default", values: { count: 0, rate: 0 }, thresholds: { "count==0": { ok: true } } },
+    invariant_violations: {
+      type: "counter",
+      contains: "default",
+      values: { count: 1, rate: 0.1 },
+      thresholds: { "count==0": { ok: false } },
+    },
+    "invariant_violations{check:sold_lte_total}": {
+      type: "counter",
+      contains: "default",
+      values: { count: 1, rate: 0.1 },
+      thresholds: { "count==0": { ok: false } },
+    },
+    "invariant_violations{check:no_duplicate_tickets}": {
+      type: "counter",
+      contains: "default",
+      values: { count: 0, rate: 0 },
+      thresholds: { "count==0": { ok: true } },
+    },
     invariants_checked: { type: "gauge", contains: "default", values: { value: 12, min: 12, max: 12 } },
     capacity_total_tickets: { type: "gauge", contains: "default", values: { value: 10, min: 10, max: 10 } },
     capacity_sold: { type: "gauge", contains: "default", values: { value: 11, min: 11, max: 11 } },
@@ -69,7 +110,12 @@ function machineReadableData() {
     results: {
       metrics: [
         { name: "http_reqs", type: "counter", contains: "default", values: { count: 300 } },
-        { name: "reserve_latency", type: "trend", contains: "time", values: { avg: 20, min: 1, med: 20, max: 90, "p(90)": 40, "p(95)": 60 } },
+        {
+          name: "reserve_latency",
+          type: "trend",
+          contains: "time",
+          values: { avg: 20, min: 1, med: 20, max: 90, "p(90)": 40, "p(95)": 60 },
+        },
         { name: "reserve_failures", type: "rate", contains: "default", values: { matches: 2, total: 100, rate: 0.02 } },
         { name: "checks", type: "rate", contains: "default", values: { matches: 99, total: 100, rate: 0.99 } },
         { name: "oversell_detected", type: "counter", contains: "default", values: { count: 0 } },
@@ -118,7 +164,8 @@ test("garbage in: an empty model, still rendered", () => {
 test("text summary: HTTP, reservations, taxonomy, capacity, invariants, thresholds", () => {
   const { stdout } = summaryOutputs(classicData(), cfg(null), "race", thresholds);
   const text = stdout!;
-  for (const section of ["HTTP", "RESERVATIONS", "ERROR TAXONOMY", "CAPACITY", "INVARIANTS", "THRESHOLDS"]) assert.match(text, new RegExp(`^${section}`, "m"));
+  for (const section of ["HTTP", "RESERVATIONS", "ERROR TAXONOMY", "CAPACITY", "INVARIANTS", "THRESHOLDS"])
+    assert.match(text, new RegExp(`^${section}`, "m"));
   assert.match(text, /reserve_latency\s+20\.0 ms\s+40\.0 ms\s+80\.0 ms\s+100 ms\s+100/);
   assert.match(text, /40001\s+serialization failure\s+4\s+4\.00 %/);
   assert.match(text, /INSUFFICIENT_INVENTORY\s+sold out \(expected\)\s+90\s+90\.00 %/);
@@ -135,11 +182,19 @@ test("text summary: HTTP, reservations, taxonomy, capacity, invariants, threshol
 test("the 40001 line is the rate before retries: the server's retries (X-Serialization-Retries) count as transactions that met one", () => {
   const data = classicData();
   // 100 answers (reserve_latency count), 4 of them 40001; the server retried 20 more transactions, each after a 40001.
-  data.metrics.reserve_conflicts = { type: "rate", contains: "default", values: { rate: 24 / 120, passes: 24, fails: 96 }, thresholds: { "rate<0.05": { ok: false } } };
+  data.metrics.reserve_conflicts = {
+    type: "rate",
+    contains: "default",
+    values: { rate: 24 / 120, passes: 24, fails: 96 },
+    thresholds: { "rate<0.05": { ok: false } },
+  };
   data.metrics.reserve_serialization_retries = { type: "counter", contains: "default", values: { count: 20, rate: 2 } };
   const { stdout } = summaryOutputs(data, cfg("/tmp/r"), "race", thresholds);
   assert.match(stdout!, /40001\s+serialization before retries\s+24\s+20\.00 %/);
-  assert.match(stdout!, /40001: 24 of 120 reserve transactions met a serialization failure or deadlock,\s+20 of them retried by the server/);
+  assert.match(
+    stdout!,
+    /40001: 24 of 120 reserve transactions met a serialization failure or deadlock,\s+20 of them retried by the server/,
+  );
   assert.match(stdout!, /❌ reserve_conflicts rate<0.05/);
   const html = summaryOutputs(data, cfg("/tmp/r"), "race", thresholds)["/tmp/r/report.html"]!;
   assert.match(html, /serialization before retries/);
@@ -155,7 +210,9 @@ test("the event's inventory design is in the summary: buckets, the single row, o
   assert.match(line({ bucketsPerTier: 1024 }), /\(1024 inventory buckets per tier\)/);
   assert.match(line({ bucketsPerTier: 1 }), /\(one inventory row per tier\)/);
   assert.doesNotMatch(line({ bucketsPerTier: null }), /inventory/);
-  const html = summaryOutputs({ ...classicData(), setup_data: { eventId: "e", bucketsPerTier: 1024 } }, cfg("/tmp/r"), "race", thresholds)["/tmp/r/report.html"]!;
+  const html = summaryOutputs({ ...classicData(), setup_data: { eventId: "e", bucketsPerTier: 1024 } }, cfg("/tmp/r"), "race", thresholds)[
+    "/tmp/r/report.html"
+  ]!;
   assert.match(html, /event e \(1024 inventory buckets per tier\)<\/p>/);
 });
 
@@ -171,7 +228,12 @@ test("a run whose setup() never finished is ABORTED, not PASSED, in the text and
 test("results folder: summary.json, junit.xml and report.html, only when RESULTS_DIR is set", () => {
   assert.deepEqual(Object.keys(summaryOutputs(classicData(), cfg(null), "race", thresholds)), ["stdout"]);
   const out = summaryOutputs(classicData(), cfg("results/run-1/"), "race", thresholds);
-  assert.deepEqual(Object.keys(out).sort(), ["results/run-1/junit.xml", "results/run-1/report.html", "results/run-1/summary.json", "stdout"]);
+  assert.deepEqual(Object.keys(out).sort(), [
+    "results/run-1/junit.xml",
+    "results/run-1/report.html",
+    "results/run-1/summary.json",
+    "stdout",
+  ]);
 
   const json = JSON.parse(out["results/run-1/summary.json"]!);
   assert.equal(json.context.bundle, "race");
@@ -179,7 +241,11 @@ test("results folder: summary.json, junit.xml and report.html, only when RESULTS
 
   const junit = out["results/run-1/junit.xml"]!;
   assert.match(junit, /^<\?xml version="1.0" encoding="UTF-8"\?>/);
-  const thresholdCases = thresholds && Object.values(thresholds).flat().filter((e) => e !== "count>=0").length;
+  const thresholdCases =
+    thresholds &&
+    Object.values(thresholds)
+      .flat()
+      .filter((e) => e !== "count>=0").length;
   assert.match(junit, new RegExp(`<testsuite name="race.thresholds" tests="${thresholdCases}" failures="3"`));
   assert.match(junit, new RegExp(`<testsuite name="race.invariants" tests="${teardownChecks("race").length}" failures="1"`));
   assert.match(junit, /<testcase classname="race.invariants" name="sold_lte_total"><failure message="violated \(1\)"\/><\/testcase>/);

@@ -11,13 +11,25 @@ const err = (status: number, error: string, extra: Record<string, unknown> = {})
 
 test("success and legitimate sold-out", () => {
   assert.deepEqual(classify({ status: 200, body: { session_url: "/x" } }), { outcome: "success", code: null, retryable: false });
-  assert.deepEqual(classify(err(409, "INSUFFICIENT_INVENTORY")), { outcome: "sold_out", code: TAXONOMY.INSUFFICIENT_INVENTORY, retryable: false });
+  assert.deepEqual(classify(err(409, "INSUFFICIENT_INVENTORY")), {
+    outcome: "sold_out",
+    code: TAXONOMY.INSUFFICIENT_INVENTORY,
+    retryable: false,
+  });
 });
 
 test("database errors by SQLSTATE, from the target's sqlstate or PostgREST's code", () => {
-  assert.deepEqual(classify(err(503, "SERIALIZATION_FAILURE", { sqlstate: "40001" })), { outcome: "error", code: "40001", retryable: true });
+  assert.deepEqual(classify(err(503, "SERIALIZATION_FAILURE", { sqlstate: "40001" })), {
+    outcome: "error",
+    code: "40001",
+    retryable: true,
+  });
   assert.equal(classify(err(503, "SERIALIZATION_FAILURE")).code, "40001");
-  assert.deepEqual(classify({ status: 500, body: { code: "40P01", message: "deadlock" } }), { outcome: "error", code: "40P01", retryable: true });
+  assert.deepEqual(classify({ status: 500, body: { code: "40P01", message: "deadlock" } }), {
+    outcome: "error",
+    code: "40P01",
+    retryable: true,
+  });
   assert.equal(classify({ status: 409, body: { code: "23505", message: "dup" } }).code, "23505");
   assert.equal(classify({ status: 400, body: { code: "23514", message: "check" } }).code, "23514");
   assert.equal(classify({ status: 400, body: { code: "PGRST202", message: "x" } }).code, "4xx", "non-SQLSTATE codes are ignored");
@@ -30,7 +42,11 @@ test("business errors, HTTP classes and transport failures", () => {
   assert.deepEqual(classify(err(503, "SERVICE_UNAVAILABLE")), { outcome: "error", code: "503", retryable: true });
   assert.deepEqual(classify(err(400, "INVALID_REQUEST")), { outcome: "error", code: "4xx", retryable: false });
   assert.deepEqual(classify({ status: 502, body: null }), { outcome: "error", code: "5xx", retryable: false });
-  assert.deepEqual(classify({ status: 0, body: null, errorCode: 1212, error: "dial: connection refused" }), { outcome: "error", code: "network", retryable: false });
+  assert.deepEqual(classify({ status: 0, body: null, errorCode: 1212, error: "dial: connection refused" }), {
+    outcome: "error",
+    code: "network",
+    retryable: false,
+  });
   assert.equal(classify({ status: 0, body: null, errorCode: 1050, error: "request timeout" }).code, "timeout");
   assert.equal(classify({ status: 404, body: "not json" }).code, "4xx");
 });

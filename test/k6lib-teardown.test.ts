@@ -31,13 +31,19 @@ test("invariant rows: booleans and byte-array text normalised", () => {
 
 test("capacity checks: counters and, independently, the holds", () => {
   const fine = capacityChecks({ total_tickets: 10, sold: 6, reserved: 4, holds_active: 4, holds_converted: 6 });
-  assert.deepEqual(fine.map((r) => r.passed), [true, true]);
+  assert.deepEqual(
+    fine.map((r) => r.passed),
+    [true, true],
+  );
   // Counters say 10 of 10, but 12 live holds exist: a lost update hid two oversold seats.
   const lying = capacityChecks({ total_tickets: 10, sold: 6, reserved: 4, holds_active: 5, holds_converted: 7 });
-  assert.deepEqual(lying.map((r) => [r.check_name, r.passed]), [
-    ["counters_within_capacity", true],
-    ["holds_within_capacity", false],
-  ]);
+  assert.deepEqual(
+    lying.map((r) => [r.check_name, r.passed]),
+    [
+      ["counters_within_capacity", true],
+      ["holds_within_capacity", false],
+    ],
+  );
   assert.match(lying[1]!.detail, /at least 2 seats promised twice/);
   const over = capacityChecks({ total_tickets: 10, sold: 11, reserved: 0 });
   assert.match(over[0]!.detail, /oversold by 1/);
@@ -50,7 +56,10 @@ test("abandoned holds: released only when nothing stays reserved or active", () 
 });
 
 test("holds overdue anywhere in the project: a warning with their count, nothing when there are none", () => {
-  assert.match(overdueHoldsWarning({ total_tickets: 5, project_overdue_holds: 36717 })!, /^WARNING: 36717 active hold\(s\) across the project are more than 120 s past their expiry/);
+  assert.match(
+    overdueHoldsWarning({ total_tickets: 5, project_overdue_holds: 36717 })!,
+    /^WARNING: 36717 active hold\(s\) across the project are more than 120 s past their expiry/,
+  );
   assert.equal(overdueHoldsWarning({ total_tickets: 5, project_overdue_holds: 0 }), null);
   assert.equal(overdueHoldsWarning({ total_tickets: 5 }), null, "a database without the field (before the hold-expiry migration)");
   assert.equal(overdueHoldsWarning(null), null);
@@ -63,8 +72,14 @@ test("each bundle reports the SQL invariants first, then its own checks", () => 
 });
 
 test("SQL teardown URL: loopback without TLS gets sslmode=disable, anything explicit or remote is kept", () => {
-  assert.equal(sqlDriverUrl("postgresql://postgres:pw@127.0.0.1:5432/postgres"), "postgresql://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable");
-  assert.equal(sqlDriverUrl("postgresql://u@localhost/db?application_name=x"), "postgresql://u@localhost/db?application_name=x&sslmode=disable");
+  assert.equal(
+    sqlDriverUrl("postgresql://postgres:pw@127.0.0.1:5432/postgres"),
+    "postgresql://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable",
+  );
+  assert.equal(
+    sqlDriverUrl("postgresql://u@localhost/db?application_name=x"),
+    "postgresql://u@localhost/db?application_name=x&sslmode=disable",
+  );
   assert.equal(sqlDriverUrl("postgresql://u@127.0.0.1/db?sslmode=require"), "postgresql://u@127.0.0.1/db?sslmode=require");
   assert.equal(sqlDriverUrl("postgresql://u:pw@db.abcd.supabase.co:5432/postgres"), "postgresql://u:pw@db.abcd.supabase.co:5432/postgres");
 });

@@ -7,7 +7,14 @@ import { test } from "node:test";
 import { BUNDLE_NAMES, teardownChecks } from "../lib/bundles.ts";
 import { TAXONOMY_CODES } from "../lib/classify.ts";
 import { INVARIANT_NAMES } from "../lib/invariants.ts";
-import { buildThresholds, evaluateExpression, parseExpression, TRACKING_EXPRESSION, validateThresholds, type ThresholdsFile } from "../lib/thresholds.ts";
+import {
+  buildThresholds,
+  evaluateExpression,
+  parseExpression,
+  TRACKING_EXPRESSION,
+  validateThresholds,
+  type ThresholdsFile,
+} from "../lib/thresholds.ts";
 
 const file = JSON.parse(readFileSync(new URL("../thresholds.json", import.meta.url), "utf8")) as ThresholdsFile;
 
@@ -35,7 +42,10 @@ test("bad entries are named with their path and a fix", () => {
     }),
   );
   const joined = problems.join("\n");
-  assert.match(joined, /goals\.no_contention\["reserve_latency"\]\[0\]: "p99<500" is not a k6 threshold expression; write e\.g\. "p\(99\)<500"/);
+  assert.match(
+    joined,
+    /goals\.no_contention\["reserve_latency"\]\[0\]: "p99<500" is not a k6 threshold expression; write e\.g\. "p\(99\)<500"/,
+  );
   assert.match(joined, /goals\.no_contention\["reserve_failures"\]\[0\]: "p\(95\)" does not apply to reserve_failures \(a rate metric\)/);
   assert.match(joined, /goals\.no_contention\["not_a_metric"\]: unknown metric/);
   assert.match(joined, /always\["oversell_detected"\]: must be a non-empty list/);

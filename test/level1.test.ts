@@ -31,7 +31,13 @@ test("every Level 1 check passes on the correct schema, and the transaction roll
   const r = psql(url);
   assert.equal(r.status, 0, r.stderr);
   const checks = ["reserve", "sold out", "release", "expiry", "checkout", "payment", "payment twice, one sale", "idempotency key"];
-  const buckets = ["reserve", "fragmented tail, then sold out", "release, payment, expiry, paid after expiry", "settled counters", "invariants"];
+  const buckets = [
+    "reserve",
+    "fragmented tail, then sold out",
+    "release, payment, expiry, paid after expiry",
+    "settled counters",
+    "invariants",
+  ];
   for (const check of [...checks, ...buckets.map((b) => `buckets: ${b}`)]) {
     assert.match(r.stderr, new RegExp(`NOTICE:  PASS ${check}:`), check);
   }

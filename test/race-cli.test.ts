@@ -50,7 +50,11 @@ test("bad flags name the flag and the fix", () => {
     [["--buckets", "8", "--capacity", "10"], /--buckets needs no --capacity: an event cap serialises/],
     [["--compare", "--fault", "lost_update"], /--compare runs the reference designs/],
   ];
-  for (const [argv, message] of cases) assert.throws(() => parseRaceOptions(argv), (e: unknown) => e instanceof UsageError && message.test(e.message));
+  for (const [argv, message] of cases)
+    assert.throws(
+      () => parseRaceOptions(argv),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
 });
 
 test("the CLI exits 2 on bad flags or an unknown fault, and 77 on a fault aimed at DATABASE_URL without consent", async () => {
@@ -102,17 +106,30 @@ test("a short READ COMMITTED run on the private embedded database passes every v
   assert.equal(result.sale.seatsTaken, 10, "the 10 tickets sell out, no more");
   assert.ok(result.pgbench.processed > 0 && result.pgbench.tps! > 0);
   assert.ok(result.pgbench.statements.some((s) => s.command.startsWith("SELECT try_reserve")));
-  assert.ok(result.observability.statements.rows.some((s) => /try_reserve/.test(s.query) && s.calls > 0), "pg_stat_statements captured");
+  assert.ok(
+    result.observability.statements.rows.some((s) => /try_reserve/.test(s.query) && s.calls > 0),
+    "pg_stat_statements captured",
+  );
   assert.ok(result.observability.lockWaits.samples > 0, "lock waits sampled while pgbench ran");
-  assert.deepEqual(result.observability.tables.map((t) => t.table).sort(), ["inventory_buckets", "orders", "ticket_holds", "ticket_tiers", "tickets"]);
+  assert.deepEqual(result.observability.tables.map((t) => t.table).sort(), [
+    "inventory_buckets",
+    "orders",
+    "ticket_holds",
+    "ticket_tiers",
+    "tickets",
+  ]);
 });
 
 test("SERIALIZABLE on one hot tier reports its 40001 rate and retries, and the exit code follows the verdicts", async () => {
   const json = path.join(dir, "ser.json");
   const url = await server.scratch("race_cli_serializable");
-  const r = await runCli("race", ["--isolation", "serializable", "--tickets", "100000", "--duration", "2", "--clients", "10", "--json", json], {
-    DATABASE_URL: url,
-  });
+  const r = await runCli(
+    "race",
+    ["--isolation", "serializable", "--tickets", "100000", "--duration", "2", "--clients", "10", "--json", json],
+    {
+      DATABASE_URL: url,
+    },
+  );
   const result = JSON.parse(await readFile(json, "utf8")) as RaceLabResult;
   assert.equal(result.workload.script, "serializable");
   assert.ok(result.pgbench.totalRetries > 0, "conflicts on the hot row were retried");
@@ -127,12 +144,23 @@ test("SERIALIZABLE on one hot tier reports its 40001 rate and retries, and the e
 test("--compare runs the single row and buckets on the same workload and prints one table; exit 0 when both are safe", async () => {
   const json = path.join(dir, "compare.json");
   const url = await server.scratch("race_cli_compare");
-  const r = await runCli("race", ["--compare", "--tickets", "200", "--buckets", "8", "--duration", "2", "--clients", "10", "--json", json], {
-    DATABASE_URL: url,
-  });
+  const r = await runCli(
+    "race",
+    ["--compare", "--tickets", "200", "--buckets", "8", "--duration", "2", "--clients", "10", "--json", json],
+    {
+      DATABASE_URL: url,
+    },
+  );
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /guide: single row\s+buckets \(8 per tier\)/);
-  for (const row of ["tps", "latency p50 / p99 ms", "40001/40P01 rate before retries", "failed after retries", "seats sold / available", "invariants"]) {
+  for (const row of [
+    "tps",
+    "latency p50 / p99 ms",
+    "40001/40P01 rate before retries",
+    "failed after retries",
+    "seats sold / available",
+    "invariants",
+  ]) {
     assert.match(r.stdout, new RegExp(`^${row.replace(/[()/]/g, "\\$&")}\\s{2,}\\S`, "m"), row);
   }
   assert.match(r.stdout, /buckets \/ single row tps: \d+\.\d\dx \(goal under READ COMMITTED: >= 2x, (met|NOT met)\)/);
@@ -141,7 +169,10 @@ test("--compare runs the single row and buckets on the same workload and prints 
   for (const run of [result.singleRow, result.buckets]) {
     assert.equal(run.workload.clients, 10);
     assert.ok(run.sale.seatsTaken <= 200 && run.pgbench.processed > 0);
-    assert.ok(run.latency !== null && run.latency.p50Ms !== null && run.latency.p99Ms! >= run.latency.p50Ms, "percentiles from the transaction log");
+    assert.ok(
+      run.latency !== null && run.latency.p50Ms !== null && run.latency.p99Ms! >= run.latency.p50Ms,
+      "percentiles from the transaction log",
+    );
     for (const v of run.verdicts.filter((x) => x.source === "invariant")) assert.ok(v.passed, `${v.name}: ${v.observed}`);
   }
 });

@@ -39,7 +39,13 @@ test("a fresh migrated database is ready (cleanup by the app), every item ✅", 
   assert.equal(report.ready, true);
   const notPassing = report.items.filter((i) => i.status !== "pass" && i.name !== "cleanup job scheduled (pg_cron)");
   assert.deepEqual(notPassing, []);
-  for (const name of ["unique active hold per session and tier", "hold tier index", "hold expiry index", "CHECK check_sold_lte_total", "pg_stat_statements"]) {
+  for (const name of [
+    "unique active hold per session and tier",
+    "hold tier index",
+    "hold expiry index",
+    "CHECK check_sold_lte_total",
+    "pg_stat_statements",
+  ]) {
     assert.match(r.stdout, new RegExp(`✅\\s+${name.replace(/[()]/g, "\\$&")}`));
   }
 });
@@ -77,13 +83,24 @@ test("holds stuck past expiry, then the repair the cleanup made: each ❌ with i
   const planted = await withPg(url, (c) => plantDriftedEvent(c, 600));
   const stuck = await audit(url);
   assert.equal(stuck.code, 1);
-  assert.deepEqual(stuck.failing.map((i) => i.name), ["no overdue holds (> 3 min past expiry)"]);
+  assert.deepEqual(
+    stuck.failing.map((i) => i.name),
+    ["no overdue holds (> 3 min past expiry)"],
+  );
   assert.match(stuck.failing[0]!.observed, /^6 active holds \(8 seats\) more than 3 min past expiry, oldest 1[01] min past; tier /);
   await sql(url, stuck.failing[0]!.fix);
 
   const repaired = await audit(url);
-  assert.deepEqual(repaired.failing.map((i) => i.name), ["no hold counter repairs (public.hold_cleanup_repairs)"]);
-  assert.match(repaired.failing[0]!.observed, new RegExp(`^1 repairs, latest .*: tier ${planted.drifted} .*reserved 1 but 2 seats expiring, 1 seats still held -> reserved 1 \\(by a session without application_name\\)$`));
+  assert.deepEqual(
+    repaired.failing.map((i) => i.name),
+    ["no hold counter repairs (public.hold_cleanup_repairs)"],
+  );
+  assert.match(
+    repaired.failing[0]!.observed,
+    new RegExp(
+      `^1 repairs, latest .*: tier ${planted.drifted} .*reserved 1 but 2 seats expiring, 1 seats still held -> reserved 1 \\(by a session without application_name\\)$`,
+    ),
+  );
   await sql(url, repaired.failing[0]!.fix);
   assert.equal((await audit(url)).code, 0);
 });
@@ -92,12 +109,15 @@ test("a database still on the cleanup from before the fix: the hold-expiry migra
   const url = await server.scratch("ready_old_cleanup");
   await sql(url, await cleanupBeforeFix());
   const old = await audit(url);
-  assert.deepEqual(old.failing.map((i) => [i.name, i.fix]), [
+  assert.deepEqual(
+    old.failing.map((i) => [i.name, i.fix]),
     [
-      "hold expiry migration (a drifted tier cannot stop cleanup)",
-      "apply supabase/migrations/20261201000100_hold_expiry.sql: `supabase db push`, or run the file in the SQL editor (it is idempotent)",
+      [
+        "hold expiry migration (a drifted tier cannot stop cleanup)",
+        "apply supabase/migrations/20261201000100_hold_expiry.sql: `supabase db push`, or run the file in the SQL editor (it is idempotent)",
+      ],
     ],
-  ]);
+  );
   await sql(url, await holdExpiryMigrationSql());
   assert.equal((await audit(url)).code, 0);
 });
@@ -105,13 +125,20 @@ test("a database still on the cleanup from before the fix: the hold-expiry migra
 test("a bucketed tier nobody settles is ❌ once it trails its buckets for three intervals; the printed fix settles it", async () => {
   const url = await server.scratch("ready_settle");
   await withPg(url, async (c) => {
-    const ev = (await c.query<{ s: { tier_ids: string[] } }>("SELECT load_test_setup(1, 100, 600, 5000, NULL, 'settle', 4) AS s")).rows[0]!.s;
-    assert.equal((await c.query<{ r: { ok: boolean } }>("SELECT try_reserve($1, 2, 'unsettled') AS r", [ev.tier_ids[0]])).rows[0]!.r.ok, true);
+    const ev = (await c.query<{ s: { tier_ids: string[] } }>("SELECT load_test_setup(1, 100, 600, 5000, NULL, 'settle', 4) AS s")).rows[0]!
+      .s;
+    assert.equal(
+      (await c.query<{ r: { ok: boolean } }>("SELECT try_reserve($1, 2, 'unsettled') AS r", [ev.tier_ids[0]])).rows[0]!.r.ok,
+      true,
+    );
     assert.equal((await audit(url)).code, 0, "unsettled for a moment: the next tick settles it");
     await c.query("UPDATE ticket_tiers SET updated_at = now() - interval '4 minutes' WHERE id = $1", [ev.tier_ids[0]]);
   });
   const stale = await audit(url);
-  assert.deepEqual(stale.failing.map((i) => i.name), ["bucketed tiers' counters settled (settle_tier_counters)"]);
+  assert.deepEqual(
+    stale.failing.map((i) => i.name),
+    ["bucketed tiers' counters settled (settle_tier_counters)"],
+  );
   assert.match(stale.failing[0]!.observed, /^1 of 1 bucketed tiers unsettled for more than 3 min \(the oldest (4 min|24\d s)\)/);
   await sql(url, stale.failing[0]!.fix.replace(/SELECT cron\.schedule.*$/, ""));
   assert.equal((await audit(url)).code, 0);

@@ -76,17 +76,28 @@ async function assertLockedDown(url: string): Promise<void> {
     const all = await executors(c, "postgres");
     assert.deepEqual(all, [...SQL_FUNCTIONS].sort(), "every function in public is one of lib/sql-functions.ts (add new ones there)");
     for (const role of API_ROLES) assert.deepEqual(await executors(c, role), [], `${role} can execute no function in public`);
-    assert.deepEqual(await executors(c, "service_role"), [...SERVICE_ROLE_FUNCTIONS].sort(), "service_role: exactly the API's and the tools' functions");
+    assert.deepEqual(
+      await executors(c, "service_role"),
+      [...SERVICE_ROLE_FUNCTIONS].sort(),
+      "service_role: exactly the API's and the tools' functions",
+    );
 
     const tables = await c.query<{ relname: string; relrowsecurity: boolean }>(
       "SELECT relname, relrowsecurity FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1",
     );
-    assert.deepEqual(tables.rows.map((t) => t.relname), [...SQL_TABLES].sort());
+    assert.deepEqual(
+      tables.rows.map((t) => t.relname),
+      [...SQL_TABLES].sort(),
+    );
     for (const t of tables.rows) {
       assert.equal(t.relrowsecurity, true, `RLS on ${t.relname}`);
       for (const role of API_ROLES) {
         for (const privilege of TABLE_PRIVILEGES) {
-          const has = await c.query<{ has: boolean }>("SELECT has_table_privilege($1, $2, $3) AS has", [role, `public.${t.relname}`, privilege]);
+          const has = await c.query<{ has: boolean }>("SELECT has_table_privilege($1, $2, $3) AS has", [
+            role,
+            `public.${t.relname}`,
+            privilege,
+          ]);
           assert.equal(has.rows[0]!.has, false, `${role} has no ${privilege} on ${t.relname}`);
         }
       }
@@ -94,7 +105,10 @@ async function assertLockedDown(url: string): Promise<void> {
     const helpers = await c.query<{ role: string; usage: boolean }>(
       "SELECT r AS role, has_schema_privilege(r, 'liventix_private', 'USAGE') AS usage FROM unnest(ARRAY['anon', 'authenticated', 'service_role']) r",
     );
-    assert.ok(helpers.rows.every((h) => !h.usage), "no API role may use the helpers' schema");
+    assert.ok(
+      helpers.rows.every((h) => !h.usage),
+      "no API role may use the helpers' schema",
+    );
 
     // The attacks of the report, with nothing but the API roles' own rights.
     const { eventId, tierId, orderId } = await pendingOrder(c);
@@ -103,7 +117,11 @@ async function assertLockedDown(url: string): Promise<void> {
     assert.equal(await orderStatus(c, orderId), "pending", "no free tickets");
     assert.equal(await asRole(c, "anon", "SELECT public.load_test_setup()"), "42501");
     assert.equal(await asRole(c, "authenticated", "SELECT public.try_reserve($1, 1, 'x')", [tierId]), "42501");
-    assert.equal(await asRole(c, "anon", "TRUNCATE public.ticket_tiers CASCADE"), "42501", "TRUNCATE is not governed by RLS: the grant itself is gone");
+    assert.equal(
+      await asRole(c, "anon", "TRUNCATE public.ticket_tiers CASCADE"),
+      "42501",
+      "TRUNCATE is not governed by RLS: the grant itself is gone",
+    );
     assert.equal(await asRole(c, "anon", "SELECT * FROM public.orders"), "42501");
 
     // service_role keeps what it needs, and only that.
@@ -112,7 +130,10 @@ async function assertLockedDown(url: string): Promise<void> {
     assert.equal(await asRole(c, "service_role", "SELECT public.complete_payment($1, 'evt_paid')", [orderId]), "ok");
     assert.equal(await orderStatus(c, orderId), "paid");
     const inv = await c.query<{ check_name: string; passed: boolean }>("SELECT * FROM public.load_test_invariants($1)", [eventId]);
-    assert.deepEqual(inv.rows.map((r) => [r.check_name, r.passed]), INVARIANT_NAMES.map((n) => [n, true]));
+    assert.deepEqual(
+      inv.rows.map((r) => [r.check_name, r.passed]),
+      INVARIANT_NAMES.map((n) => [n, true]),
+    );
     // The trigger fires without EXECUTE on its function: a deleted tier still takes its holds along.
     assert.equal(await asRole(c, "service_role", "DELETE FROM public.ticket_tiers WHERE id = $1", [tierId]), "ok");
     const left = await c.query<{ n: string }>("SELECT count(*) AS n FROM public.ticket_holds WHERE tier_id = $1", [tierId]);
@@ -170,7 +191,10 @@ test("npm run readiness reports the hole with the SQL that closes it, and passes
   assert.equal(holed.r.code, 1);
   assert.match(holed.r.stdout, /❌\s+API roles cannot execute the suite's functions\s+anon can execute complete_payment, try_reserve/);
   const fns = byName(holed.items, "API roles cannot execute");
-  assert.equal(fns.fix, "REVOKE ALL ON FUNCTION public.complete_payment(uuid, text), public.try_reserve(uuid, integer, text, uuid) FROM PUBLIC, anon, authenticated;");
+  assert.equal(
+    fns.fix,
+    "REVOKE ALL ON FUNCTION public.complete_payment(uuid, text), public.try_reserve(uuid, integer, text, uuid) FROM PUBLIC, anon, authenticated;",
+  );
   const tables = byName(holed.items, "suite tables closed");
   assert.equal(tables.status, "fail");
   assert.match(tables.observed, /payment_events: RLS off; ticket_tiers: authenticated TRUNCATE/);

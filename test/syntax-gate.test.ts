@@ -14,7 +14,9 @@ const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
 async function bundles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const nested = await Promise.all(
-    entries.map((e) => (e.isDirectory() ? bundles(path.join(dir, e.name)) : Promise.resolve(e.name.endsWith(".js") ? [path.join(dir, e.name)] : []))),
+    entries.map((e) =>
+      e.isDirectory() ? bundles(path.join(dir, e.name)) : Promise.resolve(e.name.endsWith(".js") ? [path.join(dir, e.name)] : []),
+    ),
   );
   return nested.flat();
 }
@@ -22,11 +24,15 @@ async function bundles(dir: string): Promise<string[]> {
 test("every bundle in dist/ passes the k6 v0.49 gate (run `npm run build` first)", async () => {
   const files = await bundles(DIST);
   assert.ok(files.length > 0, "dist/ holds no bundles: run `npm run build`");
-  assert.ok(files.some((f) => f.includes(`${path.sep}sql${path.sep}`)), "dist/sql/ holds no SQL-flavour bundles");
+  assert.ok(
+    files.some((f) => f.includes(`${path.sep}sql${path.sep}`)),
+    "dist/sql/ holds no SQL-flavour bundles",
+  );
   const problems: string[] = [];
   for (const file of files) {
     const flavour = path.relative(DIST, file).startsWith(`sql${path.sep}`) ? "sql" : "plain";
-    for (const v of gateBundle(await readFile(file, "utf8"), flavour)) problems.push(`${path.relative(DIST, file)}:${v.line}: ${v.message}`);
+    for (const v of gateBundle(await readFile(file, "utf8"), flavour))
+      problems.push(`${path.relative(DIST, file)}:${v.line}: ${v.message}`);
   }
   assert.deepEqual(problems, []);
 });
@@ -60,15 +66,26 @@ const BAD: [string, string, RegExp][] = [
     'function lifecycle() { return require("k6/http"); }\nexports.setup = lifecycle;',
     /lifecycle\(\) may run after init/,
   ],
-  ["a sql bundle without its directive", 'const sql = require("k6/x/sql"); exports.default = sql;', /must start with "use k6 with k6\/x\/sql/],
-  ...FORBIDDEN_GLOBALS.map((g): [string, string, RegExp] => [`global ${g}`, `exports.f = function () { return ${g}; };`, new RegExp(`\`${g}\``)]),
+  [
+    "a sql bundle without its directive",
+    'const sql = require("k6/x/sql"); exports.default = sql;',
+    /must start with "use k6 with k6\/x\/sql/,
+  ],
+  ...FORBIDDEN_GLOBALS.map((g): [string, string, RegExp] => [
+    `global ${g}`,
+    `exports.f = function () { return ${g}; };`,
+    new RegExp(`\`${g}\``),
+  ]),
 ];
 
 for (const [what, snippet, why] of BAD) {
   test(`the gate rejects ${what}`, () => {
     const flavour = what.includes("sql bundle") ? "sql" : "plain";
     const messages = gateBundle(snippet, flavour).map((v) => v.message);
-    assert.ok(messages.some((m) => why.test(m)), `${snippet}: ${JSON.stringify(messages)}`);
+    assert.ok(
+      messages.some((m) => why.test(m)),
+      `${snippet}: ${JSON.stringify(messages)}`,
+    );
   });
 }
 

@@ -39,7 +39,10 @@ test("a signed key is the plain HS256 JWT a hand-made one is, and carries role a
   assert.equal(key, handMade(HS256, { iss: "liventix-load", role: "authenticated", sub: "user-1", exp: payload.exp }));
   assert.ok(Math.abs(payload.exp - (Date.now() / 1000 + 60)) < 5);
   assert.deepEqual(await verifyKey(key, SECRET), { role: "authenticated", subject: "user-1" });
-  assert.deepEqual(await verifyKey(handMade(HS256, { role: "anon", nbf: future(), iat: future() }), SECRET), { role: "anon", subject: null });
+  assert.deepEqual(await verifyKey(handMade(HS256, { role: "anon", nbf: future(), iat: future() }), SECRET), {
+    role: "anon",
+    subject: null,
+  });
 });
 
 test("keys that grant nothing are refused with the reason", async () => {
@@ -49,9 +52,16 @@ test("keys that grant nothing are refused with the reason", async () => {
     [`${b64(HS256)}.${b64("{not json")}.${b64("sig")}`, "it is not a JWT"],
     [`${b64({ alg: "none" })}.${b64({ role: "service_role" })}.${b64("x")}`, "only HS256-signed keys are accepted"],
     // Alg confusion: an HS256 signature under a header naming another algorithm.
-    [`${handMade({ alg: "RS256", typ: "JWT" }, { role: "service_role" }).split(".").slice(0, 2).join(".")}.${handMade(HS256, { role: "service_role" }).split(".")[2]}`, "only HS256-signed keys are accepted"],
+    [
+      `${handMade({ alg: "RS256", typ: "JWT" }, { role: "service_role" }).split(".").slice(0, 2).join(".")}.${handMade(HS256, { role: "service_role" }).split(".")[2]}`,
+      "only HS256-signed keys are accepted",
+    ],
     [handMade({ alg: "HS512", typ: "JWT" }, { role: "service_role" }, SECRET, "sha512"), "only HS256-signed keys are accepted"],
-    [handMade(HS256, { role: "service_role" }), "the signature does not match this project's JWT secret", "another-secret-that-is-at-least-32-chars"],
+    [
+      handMade(HS256, { role: "service_role" }),
+      "the signature does not match this project's JWT secret",
+      "another-secret-that-is-at-least-32-chars",
+    ],
     [handMade(HS256, ["anon"]), "the payload is not a JSON object"],
     [handMade(HS256, { role: "anon", exp: Math.floor(Date.now() / 1000) - 1 }), "it has expired"],
     [handMade(HS256, { role: "anon", exp: 0 }), "it has expired"],
@@ -68,7 +78,10 @@ test("keys that grant nothing are refused with the reason", async () => {
 test("every key sent must be valid, and a Bearer token names the caller", async () => {
   const user = await signKey(SECRET, "authenticated", 60, "user-2");
   const anon = await signKey(SECRET, "anon", 60);
-  assert.deepEqual(await authenticate(new Headers({ apikey: anon, authorization: `Bearer ${user}` }), SECRET), { role: "authenticated", subject: "user-2" });
+  assert.deepEqual(await authenticate(new Headers({ apikey: anon, authorization: `Bearer ${user}` }), SECRET), {
+    role: "authenticated",
+    subject: "user-2",
+  });
   assert.deepEqual(await authenticate(new Headers({ authorization: `bearer ${anon}` }), SECRET), { role: "anon", subject: null });
   const refused = async (headers: Record<string, string>) => {
     const result = await authenticate(new Headers(headers), SECRET);

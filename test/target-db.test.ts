@@ -44,7 +44,11 @@ const SETTINGS =
   "(SELECT setting FROM pg_settings WHERE name = 'lock_timeout') AS lock_timeout, txid_current()::text AS xid";
 
 // Typed by Isolation: a level added to the config cannot go untested here.
-const SHOWN: Record<Isolation, string> = { read_committed: "read committed", repeatable_read: "repeatable read", serializable: "serializable" };
+const SHOWN: Record<Isolation, string> = {
+  read_committed: "read committed",
+  repeatable_read: "repeatable read",
+  serializable: "serializable",
+};
 
 for (const [isolation, shown] of Object.entries(SHOWN) as [Isolation, string][]) {
   test(`every statement is its own ${isolation} transaction with the configured bounds, whatever the role's defaults`, async () => {
@@ -54,7 +58,13 @@ for (const [isolation, shown] of Object.entries(SHOWN) as [Isolation, string][])
     try {
       const [first] = await db.transaction<Settings>(SETTINGS);
       const [second] = await db.transaction<Settings>(SETTINGS);
-      const expected = { isolation: shown, session_default: "read committed", statement_timeout: "1234", lock_timeout: "567", xid: undefined };
+      const expected = {
+        isolation: shown,
+        session_default: "read committed",
+        statement_timeout: "1234",
+        lock_timeout: "567",
+        xid: undefined,
+      };
       assert.deepEqual({ ...first, xid: undefined }, expected, "the level comes with BEGIN: the session's default is untouched");
       assert.notEqual(first!.xid, second!.xid, "two statements, two transactions: each committed on its own");
     } finally {
@@ -90,7 +100,10 @@ test("values are bind parameters: quotes and placeholders in them are data, a NU
   const db = createDb(options());
   try {
     const tricky = "it's $1 '; SELECT 1; --";
-    const [row] = await db.transaction<{ text: string; list: string[] }>("SELECT $1::text AS text, $2::text[] AS list", [tricky, [tricky, "b"]]);
+    const [row] = await db.transaction<{ text: string; list: string[] }>("SELECT $1::text AS text, $2::text[] AS list", [
+      tricky,
+      [tricky, "b"],
+    ]);
     assert.deepEqual(row, { text: tricky, list: [tricky, "b"] });
     await assert.rejects(db.transaction("SELECT $1::text", ["a\u0000b"]), (err: unknown) => {
       assert.ok(err instanceof HttpError);

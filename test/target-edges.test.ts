@@ -26,7 +26,9 @@ test(`JSON is refused past ${MAX_JSON_DEPTH} levels, with the limit in the messa
   assert.equal(nestsDeeperThan(nested(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH), true);
   assert.equal(nestsDeeperThan({ a: { b: [1, { c: null }] } }, 4), false);
   assert.equal(nestsDeeperThan({ a: { b: [1, { c: null }] } }, 3), true);
-  const res = await t.post("/rest/v1/rpc/load_test_setup", `{"p_name": ${"[".repeat(30_000)}${"]".repeat(30_000)}}`, { key: t.serviceRoleKey });
+  const res = await t.post("/rest/v1/rpc/load_test_setup", `{"p_name": ${"[".repeat(30_000)}${"]".repeat(30_000)}}`, {
+    key: t.serviceRoleKey,
+  });
   assert.equal(res.status, 400);
   const body = (await res.json()) as { message: string };
   assert.match(body.message, new RegExp(`the limit is ${MAX_JSON_DEPTH}`));
@@ -42,18 +44,31 @@ test("a total past 2^31 - 1 cents is kept exactly, opened and paid", async () =>
   assert.equal(session.amount_cents, 21_474_836_470);
   const paid = await t.webhook({ id: "evt_big", type: "checkout.session.completed", data: { order_id: order.order_id } });
   assert.equal(paid.status, 200);
-  const stored = await withPg(t.databaseUrl, (c) => c.query<{ total_cents: string }>("SELECT total_cents FROM orders WHERE id = $1", [order.order_id]));
+  const stored = await withPg(t.databaseUrl, (c) =>
+    c.query<{ total_cents: string }>("SELECT total_cents FROM orders WHERE id = $1", [order.order_id]),
+  );
   assert.equal(stored.rows[0]!.total_cents, "21474836470");
   const rows = await t.rpc<InvariantRow[]>("load_test_invariants", { p_event_id: ev.event_id });
-  assert.deepEqual(rows.map((r) => [r.check_name, r.passed]), INVARIANT_NAMES.map((n) => [n, true]));
+  assert.deepEqual(
+    rows.map((r) => [r.check_name, r.passed]),
+    INVARIANT_NAMES.map((n) => [n, true]),
+  );
 });
 
 test("an Idempotency-Key belongs to its caller: role and user", async () => {
   const ev = await t.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 20, p_name: "scoped keys" });
   const key = "shared-key-7";
   const buy = (session: string, apiKey: string) =>
-    t.post(CHECKOUT, { event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 1, session_id: session }, { key: apiKey, headers: { "Idempotency-Key": key } });
-  const json = async (res: Response) => ({ status: res.status, replay: res.headers.get("x-idempotent-replay"), body: (await res.json()) as { order_id?: string; error?: string } });
+    t.post(
+      CHECKOUT,
+      { event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 1, session_id: session },
+      { key: apiKey, headers: { "Idempotency-Key": key } },
+    );
+  const json = async (res: Response) => ({
+    status: res.status,
+    replay: res.headers.get("x-idempotent-replay"),
+    body: (await res.json()) as { order_id?: string; error?: string },
+  });
 
   const alice = await json(await buy("alice", await userKey("user-alice")));
   assert.equal(alice.status, 200);
@@ -75,10 +90,16 @@ test("an Idempotency-Key belongs to its caller: role and user", async () => {
 test("stored keys expire on the cleanup timer; a retry after that runs afresh and cannot take seats twice", async () => {
   const ev = await t.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 20, p_name: "expiring keys" });
   const buy = () =>
-    t.post(CHECKOUT, { event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 2, session_id: "late-retry" }, { headers: { "Idempotency-Key": "expires-soon" } });
+    t.post(
+      CHECKOUT,
+      { event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 2, session_id: "late-retry" },
+      { headers: { "Idempotency-Key": "expires-soon" } },
+    );
   assert.equal((await buy()).status, 200);
   const stored = () =>
-    withPg(t.databaseUrl, async (c) => Number((await c.query<{ n: string }>("SELECT count(*) AS n FROM idempotency_keys WHERE key LIKE '%expires-soon%'")).rows[0]!.n));
+    withPg(t.databaseUrl, async (c) =>
+      Number((await c.query<{ n: string }>("SELECT count(*) AS n FROM idempotency_keys WHERE key LIKE '%expires-soon%'")).rows[0]!.n),
+    );
   assert.equal(await stored(), 1);
   await waitFor("the key to expire (TTL 1 s, timer every 200 ms)", async () => ((await stored()) === 0 ? true : undefined));
   const late = await buy();
@@ -120,7 +141,10 @@ test("clients that hang up mid-body are one debug line each, never a 500", async
     assert.equal((await fetch(`${debug.url}/health`)).status, 200);
     assert.equal((await fetch(`${info.url}/health`)).status, 200);
     assert.equal(lines.filter((l) => /client aborted \/functions\/v1\/enhanced-checkout/.test(l)).length, 3, lines.join("\n"));
-    assert.deepEqual(lines.filter((l) => /500|unexpected/.test(l)), []);
+    assert.deepEqual(
+      lines.filter((l) => /500|unexpected/.test(l)),
+      [],
+    );
     assert.deepEqual(quiet, [], "nothing at the default level");
   } finally {
     await info.stop();

@@ -23,14 +23,21 @@ async function applyTwiceAndReplay(url: string, label: string): Promise<void> {
     const rows = await c.query<{ check_name: string; passed: boolean }>("SELECT * FROM public.load_test_invariants($1)", [
       setup.rows[0]!.s.event_id,
     ]);
-    assert.deepEqual(rows.rows.map((r) => [r.check_name, r.passed]), INVARIANT_NAMES.map((n) => [n, true]), label);
+    assert.deepEqual(
+      rows.rows.map((r) => [r.check_name, r.passed]),
+      INVARIANT_NAMES.map((n) => [n, true]),
+      label,
+    );
   });
 }
 
 test("migrations apply twice on PostgreSQL 18 (embedded)", async () => {
   const db = await openDatabase({ port: 0, fast: true });
   try {
-    const version = await withPg(db.url, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
+    const version = await withPg(
+      db.url,
+      async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v,
+    );
     assert.ok(Number(version) >= 180000, `embedded server is PostgreSQL 18 (got ${version})`);
     await applyTwiceAndReplay(db.url, "PostgreSQL 18");
   } finally {
@@ -42,7 +49,10 @@ test("migrations apply twice on PostgreSQL 15", async () => {
   const pg15 = await startPg15();
   try {
     const url = pg15.url();
-    const version = await withPg(url, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
+    const version = await withPg(
+      url,
+      async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v,
+    );
     assert.match(version, /^15/, "the server is PostgreSQL 15");
     await applyTwiceAndReplay(url, "PostgreSQL 15");
   } finally {

@@ -27,7 +27,10 @@ after(async () => {
 
 async function assertInvariants(t: TestTarget, eventId: string): Promise<void> {
   const rows = await t.rpc<InvariantRow[]>("load_test_invariants", { p_event_id: eventId });
-  assert.deepEqual(rows.map((r) => r.check_name), INVARIANT_NAMES);
+  assert.deepEqual(
+    rows.map((r) => r.check_name),
+    INVARIANT_NAMES,
+  );
   const failed = rows.filter((r) => !r.passed);
   assert.deepEqual(failed, [], "every invariant passes");
 }
@@ -98,16 +101,27 @@ describe("flash sale: 200 buyers", () => {
 
   test("SERIALIZABLE on 100 seats in 10 buckets: exactly 100 × 200 and 100 × 409, no 503, each answer says its retries", async (t) => {
     const before = serializable.retryStats();
-    const { ev, statuses, errors, retries } = await flashSale(serializable, "ser-buckets", { p_tickets_per_tier: 100, p_buckets_per_tier: 10 });
+    const { ev, statuses, errors, retries } = await flashSale(serializable, "ser-buckets", {
+      p_tickets_per_tier: 100,
+      p_buckets_per_tier: 10,
+    });
     const after = serializable.retryStats();
     t.diagnostic(`statuses ${JSON.stringify(Object.fromEntries(statuses))}; server-side retries ${after.retries - before.retries}`);
     assert.equal(ev.buckets_per_tier, 10);
     assert.deepEqual(Object.fromEntries(statuses), { 200: 100, 409: 100 });
     assert.deepEqual([...errors.keys()], ["INSUFFICIENT_INVENTORY"]);
-    assert.ok(retries.every((r) => r !== null && /^\d+$/.test(r)), `every answer carries ${RETRIES_HEADER}`);
-    assert.equal(retries.reduce((sum, r) => sum + Number(r), 0), after.retries - before.retries, "the headers add up to the server's retries");
+    assert.ok(
+      retries.every((r) => r !== null && /^\d+$/.test(r)),
+      `every answer carries ${RETRIES_HEADER}`,
+    );
+    assert.equal(
+      retries.reduce((sum, r) => sum + Number(r), 0),
+      after.retries - before.retries,
+      "the headers add up to the server's retries",
+    );
     const held = await withPg(serializable.databaseUrl, (c) =>
-      c.query<{ reserved: number }>("SELECT reserved_quantity AS reserved FROM tier_inventory($1)", [ev.event_id]));
+      c.query<{ reserved: number }>("SELECT reserved_quantity AS reserved FROM tier_inventory($1)", [ev.event_id]),
+    );
     assert.deepEqual(held.rows, [{ reserved: 100 }]);
     await assertInvariants(serializable, ev.event_id);
   });
@@ -122,9 +136,7 @@ describe("Idempotency-Key", () => {
     assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]));
     assert.equal(new Set(bodies).size, 1, "every answer carries the same body");
     assert.equal(responses.filter((r) => r.headers.get("x-idempotent-replay") === "true").length, 49);
-    const holds = await withPg(rc.databaseUrl, (c) =>
-      c.query("SELECT quantity FROM ticket_holds WHERE event_id = $1", [ev.event_id]),
-    );
+    const holds = await withPg(rc.databaseUrl, (c) => c.query("SELECT quantity FROM ticket_holds WHERE event_id = $1", [ev.event_id]));
     assert.deepEqual(holds.rows, [{ quantity: 2 }]);
     assert.deepEqual(await tier(rc, ev.tier_ids[0]!), { sold: 0, reserved: 2 });
     await assertInvariants(rc, ev.event_id);
@@ -279,9 +291,7 @@ describe("conflicts and saturation", () => {
       assert.equal(t.cleanup, "timer");
       const ev = await t.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 2, p_hold_seconds: 1 });
       assert.equal((await reserve(t, ev, "left-to-expire", {}, 2)).status, 200);
-      await waitFor("the timer to give the seats back", async () =>
-        (await tier(t, ev.tier_ids[0]!)).reserved === 0 ? true : undefined,
-      );
+      await waitFor("the timer to give the seats back", async () => ((await tier(t, ev.tier_ids[0]!)).reserved === 0 ? true : undefined));
       await assertInvariants(t, ev.event_id);
     } finally {
       await t.stop();

@@ -61,7 +61,9 @@ test("a request stuck behind a lock answers 503 at TARGET_LOCK_TIMEOUT_MS, and i
       t.post("/functions/v1/enhanced-checkout", { event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 1, session_id: session });
     const backends = () =>
       withPg(t.databaseUrl, async (c) =>
-        (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'liventix-target'")).rows.map((r) => r.pid),
+        (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'liventix-target'")).rows.map(
+          (r) => r.pid,
+        ),
       );
     const before = await backends();
     assert.equal(before.length, 1);
@@ -75,7 +77,8 @@ test("a request stuck behind a lock answers 503 at TARGET_LOCK_TIMEOUT_MS, and i
       assert.equal(stuck.headers.get("retry-after"), "1");
       assert.deepEqual(await stuck.json(), {
         error: "SERVICE_UNAVAILABLE",
-        message: "the database is unavailable, saturated or too slow to answer in time; retry after the indicated delay (with the same Idempotency-Key)",
+        message:
+          "the database is unavailable, saturated or too slow to answer in time; retry after the indicated delay (with the same Idempotency-Key)",
         sqlstate: "55P03",
       });
       assert.ok(took >= 300 && took < 2000, `answered after ${took} ms: the server's lock_timeout, not the client's bound`);
@@ -99,7 +102,11 @@ test("the cleanup timer clears a backlog that takes longer than a request may", 
   try {
     const ev = await idle.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 1_000_000, p_hold_seconds: 1 });
     const reserved = () =>
-      withPg(idle.databaseUrl, async (c) => Number((await c.query<{ n: string }>("SELECT reserved_quantity AS n FROM ticket_tiers WHERE id = $1", [ev.tier_ids[0]])).rows[0]!.n));
+      withPg(idle.databaseUrl, async (c) =>
+        Number(
+          (await c.query<{ n: string }>("SELECT reserved_quantity AS n FROM ticket_tiers WHERE id = $1", [ev.tier_ids[0]])).rows[0]!.n,
+        ),
+      );
     await withPg(idle.databaseUrl, (c) =>
       c.query(
         `WITH backlog AS (INSERT INTO ticket_holds (tier_id, event_id, session_id, quantity, expires_at)
@@ -203,7 +210,13 @@ test("npm run target prints the variables, serves, and stops everything on SIGTE
 });
 
 test("bad configuration exits 2 naming each variable, without a stack trace", async () => {
-  const run = await runMain({ TARGET_POOL_SIZE: "lots", TARGET_ISOLATION: "snapshot", TARGET_PORT: "-1", JWT_SECRET: "short", TARGET_LOG_LEVEL: "loud" });
+  const run = await runMain({
+    TARGET_POOL_SIZE: "lots",
+    TARGET_ISOLATION: "snapshot",
+    TARGET_PORT: "-1",
+    JWT_SECRET: "short",
+    TARGET_LOG_LEVEL: "loud",
+  });
   assert.equal(run.code, EXIT.USAGE);
   for (const name of ["TARGET_POOL_SIZE=lots", "TARGET_ISOLATION=snapshot", "TARGET_PORT=-1", "JWT_SECRET:", "TARGET_LOG_LEVEL=loud"]) {
     assert.ok(run.stderr.includes(name), `names ${name}: ${run.stderr}`);

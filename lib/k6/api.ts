@@ -135,7 +135,13 @@ export function sendReserve(cfg: VuConfig, body: string, idempotencyKey: string,
  * `legitimate` names error codes that are the expected answer here (HOLD_EXISTS for the second click of
  * a double-click): counted in reserve_errors{code}, never in reserve_failures.
  */
-function settleReserve(cfg: VuConfig, body: string, idempotencyKey: string, first: Reply, legitimate: readonly string[] = []): ReserveResult {
+function settleReserve(
+  cfg: VuConfig,
+  body: string,
+  idempotencyKey: string,
+  first: Reply,
+  legitimate: readonly string[] = [],
+): ReserveResult {
   let reply = first;
   for (let attempt = 0; ; attempt++) {
     const classification = classify(reply);
@@ -169,7 +175,7 @@ function settleReserve(cfg: VuConfig, body: string, idempotencyKey: string, firs
  */
 function serverRetries(reply: Reply): number {
   const n = Number(reply.res.headers?.[RETRIES_HEADER]);
-  return Math.max(n , 0);
+  return Math.max(n, 0);
 }
 
 /** A usable answer: 200 with a session_url, or 409 naming its error code. */
@@ -193,7 +199,9 @@ export function reserve(cfg: VuConfig, request: ReserveRequest, idempotencyKey: 
 export function reserveAtOnce(cfg: VuConfig, requests: readonly ReserveRequest[], legitimate: readonly string[] = []): ReserveResult[] {
   const bodies = requests.map((r) => JSON.stringify(r));
   const keys = bodies.map(() => uuid());
-  const replies = batch(bodies.map((body, i) => ({ method: "POST", url: reserveUrl(cfg), body, params: reserveParams(cfg, keys[i]!, RESERVE_EXPECTED) })));
+  const replies = batch(
+    bodies.map((body, i) => ({ method: "POST", url: reserveUrl(cfg), body, params: reserveParams(cfg, keys[i]!, RESERVE_EXPECTED) })),
+  );
   return replies.map((res, i) => settleReserve(cfg, bodies[i]!, keys[i]!, toReply(res), legitimate));
 }
 
@@ -211,7 +219,12 @@ const SECOND_TAB_TAGS = { name: "second_tab" };
 export function resumeInSecondTab(cfg: VuConfig, eventId: string, holdId: string, sessionId: string, orderId: string): void {
   const body = JSON.stringify({ event_id: eventId, hold_id: holdId, session_id: sessionId });
   const tabs = batch(
-    [uuid(), uuid()].map((key) => ({ method: "POST", url: reserveUrl(cfg), body, params: reserveParams(cfg, key, undefined, SECOND_TAB_TAGS) })),
+    [uuid(), uuid()].map((key) => ({
+      method: "POST",
+      url: reserveUrl(cfg),
+      body,
+      params: reserveParams(cfg, key, undefined, SECOND_TAB_TAGS),
+    })),
   );
   for (const res of tabs) {
     const reply = toReply(res);

@@ -43,7 +43,8 @@ export function checkHealth(cfg: LoadConfig): Reply {
     );
   }
   // A Supabase project has no /health route (404): reaching it is enough. 5xx means the backend is down.
-  if (reply.status >= 500) abort(cfg, `SUPABASE_URL ${cfg.supabaseUrl} is up but unhealthy: /health answered HTTP ${reply.status} ${reply.text.slice(0, 200)}`);
+  if (reply.status >= 500)
+    abort(cfg, `SUPABASE_URL ${cfg.supabaseUrl} is up but unhealthy: /health answered HTTP ${reply.status} ${reply.text.slice(0, 200)}`);
   return reply;
 }
 
@@ -53,7 +54,9 @@ function setupFailure(cfg: LoadConfig, status: number, text: string, buckets: nu
   }
   if (status === 404) {
     const withBuckets =
-      buckets > 1 ? `, or not with p_buckets_per_tier (${buckets} buckets per tier were asked for; set BUCKETS_PER_TIER=1 to do without)` : "";
+      buckets > 1
+        ? `, or not with p_buckets_per_tier (${buckets} buckets per tier were asked for; set BUCKETS_PER_TIER=1 to do without)`
+        : "";
     return `load_test_setup does not exist on ${cfg.supabaseUrl} (HTTP 404)${withBuckets}: apply supabase/migrations (supabase db push), or give EVENT_ID and TIER_ID.`;
   }
   return `load_test_setup failed (HTTP ${status}): ${text.slice(0, 300)}`;
@@ -65,7 +68,16 @@ export function setupRun(cfg: LoadConfig, bundle: BundleName): SetupData {
   const opensAt = Date.now() + (cfg.saleOpensIn ?? shape.opensIn) * 1000;
   const vu = vuSettings(cfg);
   if (cfg.eventId !== null) {
-    return { eventId: cfg.eventId, tierIds: cfg.tierIds, totalTickets: null, holdSeconds: cfg.holdSeconds, bucketsPerTier: null, created: false, opensAt, vu };
+    return {
+      eventId: cfg.eventId,
+      tierIds: cfg.tierIds,
+      totalTickets: null,
+      holdSeconds: cfg.holdSeconds,
+      bucketsPerTier: null,
+      created: false,
+      opensAt,
+      vu,
+    };
   }
   const buckets = bucketsPerTier(cfg, bodyField(health, "isolation"));
   const reply = rpc(cfg, "load_test_setup", {

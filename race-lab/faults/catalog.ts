@@ -59,7 +59,10 @@ const QUIET = { THINK_TIME: "0", DOUBLE_CLICK_RATIO: "0", SECOND_TAB_RATIO: "0",
 const race = (expect: string, env: Record<string, string> = {}, reached = { metric: "capacity_holds_total", atLeast: 15 }): K6Exposure => ({
   bundle: "race",
   env: { ...QUIET, PAY_RATIO: "0", SALE_OPENS_IN: "1", TIER_COUNT: "20", TICKETS_PER_TIER: "1", BOT_RATIO: "1", BOT_SESSIONS: "6", ...env },
-  vus: 2, duration: "4s", reached, expect,
+  vus: 2,
+  duration: "4s",
+  reached,
+  expect,
 });
 
 // Short runs that still leave the broken piece no place to hide: fewer clients than the guide's 50 keep
@@ -109,8 +112,12 @@ export const FAULTS: readonly Fault[] = [
     workload: short({ script: "mix" }),
     // Every payment's webhook arrives twice at once (at-least-once delivery): 10 doubled deliveries.
     k6: {
-      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "1", WEBHOOK_REDELIVERY_RATIO: "1" }, vus: 4, duration: "3s",
-      reached: { metric: "capacity_orders_paid", atLeast: 10 }, expect: "invariant_violations{check:paid_orders_fully_ticketed}",
+      bundle: "smoke",
+      env: { ...QUIET, PAY_RATIO: "1", WEBHOOK_REDELIVERY_RATIO: "1" },
+      vus: 4,
+      duration: "3s",
+      reached: { metric: "capacity_orders_paid", atLeast: 10 },
+      expect: "invariant_violations{check:paid_orders_fully_ticketed}",
     },
   },
   {
@@ -140,8 +147,12 @@ export const FAULTS: readonly Fault[] = [
     // Needs the target's cleanup job running within the hold lifetime (the test runs it every 250 ms).
     // One expired hold keeps its seats: caught for certain.
     k6: {
-      bundle: "abandonment", env: { ...QUIET, HOLD_SECONDS: "1", ABANDON_GRACE_SECONDS: "4" }, vus: 3, duration: "2s",
-      reached: { metric: "capacity_holds_expired", atLeast: 1 }, expect: "invariant_violations{check:active_holds_match_reserved}",
+      bundle: "abandonment",
+      env: { ...QUIET, HOLD_SECONDS: "1", ABANDON_GRACE_SECONDS: "4" },
+      vus: 3,
+      duration: "2s",
+      reached: { metric: "capacity_holds_expired", atLeast: 1 },
+      expect: "invariant_violations{check:active_holds_match_reserved}",
     },
   },
   {
@@ -155,8 +166,12 @@ export const FAULTS: readonly Fault[] = [
     // The repeated code fails the payment with a 23505 (HTTP 500): payment_failures fails its threshold.
     // Four codes: five tickets asked for make a repeat certain (pigeonhole).
     k6: {
-      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "1" }, vus: 4, duration: "2s",
-      reached: { metric: "payment_latency", atLeast: 5 }, expect: "payment_failures",
+      bundle: "smoke",
+      env: { ...QUIET, PAY_RATIO: "1" },
+      vus: 4,
+      duration: "2s",
+      reached: { metric: "payment_latency", atLeast: 5 },
+      expect: "payment_failures",
     },
   },
   {
@@ -190,8 +205,12 @@ export const FAULTS: readonly Fault[] = [
     // Every reserve is double-clicked; nobody pays, so both holds stay active until teardown: 12
     // double-clicks (24 reserves) give the unlocked check its chances.
     k6: {
-      bundle: "smoke", env: { ...QUIET, PAY_RATIO: "0", DOUBLE_CLICK_RATIO: "1" }, vus: 3, duration: "3s",
-      reached: { metric: "reserve_latency", atLeast: 24 }, expect: "invariant_violations{check:one_active_hold_per_session}",
+      bundle: "smoke",
+      env: { ...QUIET, PAY_RATIO: "0", DOUBLE_CLICK_RATIO: "1" },
+      vus: 3,
+      duration: "3s",
+      reached: { metric: "reserve_latency", atLeast: 24 },
+      expect: "invariant_violations{check:one_active_hold_per_session}",
     },
   },
   {
@@ -207,8 +226,12 @@ export const FAULTS: readonly Fault[] = [
     // called, so the hot tier here has seats enough for every reserve: 4 VUs on it wait ~1 s per reserve
     // (the p50 goal is 300 ms).
     k6: {
-      bundle: "race", env: { ...QUIET, SALE_OPENS_IN: "0", TICKETS_PER_TIER: "100000" }, vus: 4, duration: "3s",
-      reached: { metric: "reserve_latency", atLeast: 8 }, expect: "reserve_latency",
+      bundle: "race",
+      env: { ...QUIET, SALE_OPENS_IN: "0", TICKETS_PER_TIER: "100000" },
+      vus: 4,
+      duration: "3s",
+      reached: { metric: "reserve_latency", atLeast: 8 },
+      expect: "reserve_latency",
     },
   },
 ];

@@ -22,7 +22,10 @@ export const crypto = {
 
 /** k6's alphabets: std and url are padded, rawstd and rawurl are not. */
 const ALPHABETS: Record<string, [BufferEncoding, boolean]> = {
-  std: ["base64", true], rawstd: ["base64", false], url: ["base64url", true], rawurl: ["base64url", false],
+  std: ["base64", true],
+  rawstd: ["base64", false],
+  url: ["base64url", true],
+  rawurl: ["base64url", false],
 };
 
 function alphabet(name = "std"): [BufferEncoding, boolean] {

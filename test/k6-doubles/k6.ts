@@ -39,11 +39,21 @@ function sleep(seconds: number): void {
   block(seconds * 1000);
 }
 
-export const k6 = { check, group, sleep, fail: (message = "") => { throw new Error(message); } };
+export const k6 = {
+  check,
+  group,
+  sleep,
+  fail: (message = "") => {
+    throw new Error(message);
+  },
+};
 
 const metric = (type: MetricKind) =>
   class {
-    constructor(readonly name: string, isTime = false) {
+    constructor(
+      readonly name: string,
+      isTime = false,
+    ) {
       if (state.stage !== "init") throw new Error("metrics must be declared in the init context");
       if (!/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/.test(name)) throw new Error(`invalid metric name ${JSON.stringify(name)}`);
       declare(name, type, isTime ? "time" : "default");

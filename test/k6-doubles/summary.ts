@@ -90,7 +90,10 @@ type SummaryGroup = { name: string; path: string; id: string; groups: SummaryGro
 
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 const STATS: Record<MetricKind, string[]> = {
-  counter: ["count", "rate"], gauge: ["value", "min", "max"], rate: ["rate", "passes", "fails"], trend: [],
+  counter: ["count", "rate"],
+  gauge: ["value", "min", "max"],
+  rate: ["rate", "passes", "fails"],
+  trend: [],
 };
 
 function values(m: Metric, samples: Sample[], durationMs: number, trendStats: string[]): Record<string, number> {
@@ -125,7 +128,11 @@ export function summaryData(records: Records, thresholds: Threshold[], options: 
   const metrics: Record<string, SummaryMetric> = {};
   const entry = (name: string, selector: Tags | null): SummaryMetric => {
     const m = records.metrics[name]!;
-    const key = selector ? `${name}{${Object.entries(selector).map(([k, v]) => `${k}:${v}`).join(",")}}` : name;
+    const key = selector
+      ? `${name}{${Object.entries(selector)
+          .map(([k, v]) => `${k}:${v}`)
+          .join(",")}}`
+      : name;
     return (metrics[key] ??= { type: m.type, contains: m.contains, values: values(m, samplesOf(m, selector), durationMs, trendStats) });
   };
   for (const [name, m] of Object.entries(records.metrics)) if (m.samples.length > 0) entry(name, null);
@@ -150,6 +157,11 @@ export type SummaryData = ReturnType<typeof summaryData>;
 export function textSummary(data: SummaryData): string {
   return Object.entries(data.metrics)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, m]) => `  ${name}: ${Object.entries(m.values).map(([k, v]) => `${k}=${Number(v.toFixed(3))}`).join(" ")}\n`)
+    .map(
+      ([name, m]) =>
+        `  ${name}: ${Object.entries(m.values)
+          .map(([k, v]) => `${k}=${Number(v.toFixed(3))}`)
+          .join(" ")}\n`,
+    )
     .join("");
 }

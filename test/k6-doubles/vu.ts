@@ -60,7 +60,12 @@ function describe(err: unknown): string {
 }
 
 const MODULES: Record<string, object> = {
-  k6, "k6/crypto": crypto, "k6/encoding": encoding, "k6/execution": execution, "k6/http": http, "k6/metrics": metrics,
+  k6,
+  "k6/crypto": crypto,
+  "k6/encoding": encoding,
+  "k6/execution": execution,
+  "k6/http": http,
+  "k6/metrics": metrics,
   ...(config.xk6Sql ? { "k6/x/sql": sql, "k6/x/sql/driver/postgres": driver } : {}),
 };
 

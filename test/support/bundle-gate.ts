@@ -15,8 +15,21 @@ export const MAX_BUNDLE_BYTES = 300 * 1024;
 
 /** Free globals that are ReferenceErrors (or unusable) inside k6 v0.49, as measured with a real k6 v0.49. */
 export const FORBIDDEN_GLOBALS = [
-  "BigInt", "process", "Buffer", "fetch", "URL", "URLSearchParams", "TextEncoder", "TextDecoder",
-  "structuredClone", "Intl", "btoa", "atob", "setTimeout", "setInterval", "crypto",
+  "BigInt",
+  "process",
+  "Buffer",
+  "fetch",
+  "URL",
+  "URLSearchParams",
+  "TextEncoder",
+  "TextDecoder",
+  "structuredClone",
+  "Intl",
+  "btoa",
+  "atob",
+  "setTimeout",
+  "setInterval",
+  "crypto",
 ] as const;
 
 const SQL_MODULES = new Set(["k6/x/sql", "k6/x/sql/driver/postgres"]);
@@ -176,15 +189,19 @@ function freeGlobalViolations(program: AnyNode, flavour: Flavour): Violation[] {
       if (!notReference && !bound(scopes, name)) {
         if (forbidden.has(name)) {
           found.push({ line: line(node), message: `free reference to \`${name}\`, which k6 v0.49 does not provide` });
-        }
-        else if (name === "require") found.push({ line: line(node), message: REQUIRE_RULE });
+        } else if (name === "require") found.push({ line: line(node), message: REQUIRE_RULE });
       }
       return;
     }
     if (
-      node.type === "MemberExpression" && !node.computed &&
-      isNode(node.object) && node.object.type === "Identifier" && node.object.name === "Symbol" &&
-      isNode(node.property) && node.property.name === "asyncIterator" && !bound(scopes, "Symbol")
+      node.type === "MemberExpression" &&
+      !node.computed &&
+      isNode(node.object) &&
+      node.object.type === "Identifier" &&
+      node.object.name === "Symbol" &&
+      isNode(node.property) &&
+      node.property.name === "asyncIterator" &&
+      !bound(scopes, "Symbol")
     ) {
       found.push({ line: line(node), message: "`Symbol.asyncIterator` is undefined in k6 v0.49" });
     }

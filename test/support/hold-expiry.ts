@@ -21,7 +21,11 @@ export interface PlantedEvent {
 }
 
 export async function reserve(c: pg.Client, tierId: string, quantity: number, session: string): Promise<string> {
-  const r = await c.query<{ r: { ok: boolean; hold_id: string } }>("SELECT public.try_reserve($1, $2, $3) AS r", [tierId, quantity, session]);
+  const r = await c.query<{ r: { ok: boolean; hold_id: string } }>("SELECT public.try_reserve($1, $2, $3) AS r", [
+    tierId,
+    quantity,
+    session,
+  ]);
   if (!r.rows[0]!.r.ok) throw new Error(`reserve failed: ${JSON.stringify(r.rows[0]!.r)}`);
   return r.rows[0]!.r.hold_id;
 }
@@ -36,7 +40,9 @@ export async function moveExpiry(c: pg.Client, holdIds: string[], secondsAgo: nu
  * `secondsAgo` past their expiry: its counter (1) cannot cover the 2 seats due back.
  */
 export async function plantDriftedEvent(c: pg.Client, secondsAgo: number): Promise<PlantedEvent> {
-  const setup = await c.query<{ s: { event_id: string; tier_ids: string[] } }>("SELECT public.load_test_setup(3, 10, 600, 0, NULL, 'drift') AS s");
+  const setup = await c.query<{ s: { event_id: string; tier_ids: string[] } }>(
+    "SELECT public.load_test_setup(3, 10, 600, 0, NULL, 'drift') AS s",
+  );
   const { event_id: eventId, tier_ids: tiers } = setup.rows[0]!.s;
   const [a, b, drifted] = tiers as [string, string, string];
   const due = [
@@ -59,7 +65,10 @@ export async function holdStatuses(c: pg.Client, ids: string[]): Promise<string[
 }
 
 export async function reservedOf(c: pg.Client, tierIds: string[]): Promise<number[]> {
-  const r = await c.query<{ id: string; reserved_quantity: number }>("SELECT id, reserved_quantity FROM public.ticket_tiers WHERE id = ANY ($1)", [tierIds]);
+  const r = await c.query<{ id: string; reserved_quantity: number }>(
+    "SELECT id, reserved_quantity FROM public.ticket_tiers WHERE id = ANY ($1)",
+    [tierIds],
+  );
   return tierIds.map((id) => r.rows.find((row) => row.id === id)!.reserved_quantity);
 }
 
@@ -67,7 +76,8 @@ export async function reservedOf(c: pg.Client, tierIds: string[]): Promise<numbe
 export async function migrationsBeforeFix(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "liventix-old-migrations-"));
   for (const m of await readMigrations()) {
-    if (m.version < HOLD_EXPIRY_VERSION) await copyFile(path.join(MIGRATIONS_DIR, `${m.version}_${m.name}.sql`), path.join(dir, `${m.version}_${m.name}.sql`));
+    if (m.version < HOLD_EXPIRY_VERSION)
+      await copyFile(path.join(MIGRATIONS_DIR, `${m.version}_${m.name}.sql`), path.join(dir, `${m.version}_${m.name}.sql`));
   }
   return dir;
 }

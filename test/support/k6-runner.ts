@@ -91,8 +91,17 @@ export async function runK6(bundle: string, options: K6RunOptions = {}): Promise
     const raw = await readFile(config.resultPath, "utf8").catch(() => null);
     if (raw === null) {
       return {
-        exitCode: code === 0 ? -1 : code, metrics: {}, checks: [], thresholds: {}, stdout, stderr, files: {},
-        iterationErrors: [], warnings: [], summaryError: null, data: null,
+        exitCode: code === 0 ? -1 : code,
+        metrics: {},
+        checks: [],
+        thresholds: {},
+        stdout,
+        stderr,
+        files: {},
+        iterationErrors: [],
+        warnings: [],
+        summaryError: null,
+        data: null,
       };
     }
     const result = JSON.parse(raw) as ChildResult;
@@ -104,8 +113,17 @@ export async function runK6(bundle: string, options: K6RunOptions = {}): Promise
       if (m.thresholds) thresholds[key] = Object.fromEntries(Object.entries(m.thresholds).map(([e, t]) => [e, t.ok]));
     }
     return {
-      exitCode: result.exitCode, metrics, checks: collectChecks(result.data?.root_group), thresholds, stdout, stderr, files,
-      iterationErrors: result.iterationErrors, warnings: result.warnings, summaryError: result.summaryError, data: result.data,
+      exitCode: result.exitCode,
+      metrics,
+      checks: collectChecks(result.data?.root_group),
+      thresholds,
+      stdout,
+      stderr,
+      files,
+      iterationErrors: result.iterationErrors,
+      warnings: result.warnings,
+      summaryError: result.summaryError,
+      data: result.data,
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

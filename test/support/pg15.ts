@@ -57,8 +57,15 @@ export async function startPg15(options: Pg15Options = {}): Promise<Pg15> {
   try {
     await as("initdb", ["-D", data, "-U", superuser, "--auth=trust", "--locale=C", "--encoding=UTF8"]);
     await as("pg_ctl", [
-      "-D", data, "-l", path.join(dir, "log"), "-w", "-t", "60",
-      "-o", [`-p ${port}`, "-c listen_addresses=127.0.0.1", `-k ${dir}`, "-c fsync=off", ...extra].join(" "),
+      "-D",
+      data,
+      "-l",
+      path.join(dir, "log"),
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      [`-p ${port}`, "-c listen_addresses=127.0.0.1", `-k ${dir}`, "-c fsync=off", ...extra].join(" "),
       "start",
     ]);
   } catch (err) {

@@ -15,7 +15,13 @@ export interface CliResult {
 
 /** Runs `node --import tsx cli/<name>.ts args`; the database and project come only from `env` (never inherited). */
 export function runCli(name: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
-  const { DATABASE_URL: _db, SUPABASE_URL: _url, SUPABASE_ANON_KEY: _anon, SUPABASE_SERVICE_ROLE_KEY: _service, ...inherited } = process.env;
+  const {
+    DATABASE_URL: _db,
+    SUPABASE_URL: _url,
+    SUPABASE_ANON_KEY: _anon,
+    SUPABASE_SERVICE_ROLE_KEY: _service,
+    ...inherited
+  } = process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", `cli/${name}.ts`, ...args], {
       cwd: ROOT,
