@@ -8,7 +8,7 @@ import type { CleanupFailure } from "./cleanup-report.ts";
 export type Queryable = Pick<pg.ClientBase, "query">;
 
 export const CLEANUP_JOB_NAME = "liventix-cleanup-expired-holds";
-/** The job that expires holds, whatever it was named (the guide names it "cleanup-expired-holds"). */
+/** The job that expires holds, whatever it was named (the Liventix Advanced Load Testing Guide names it "cleanup-expired-holds"). */
 const CLEANUP_JOB = "command ILIKE '%cleanup_expired_holds%'";
 
 export interface CronJob {

@@ -1,6 +1,6 @@
 // `npm run bench:target`: how fast the embedded target reserves on one tier, over HTTP (what a k6 run
 // will see) and inside PostgreSQL (pgbench: the reserve function against a bare UPDATE of one tier row,
-// the hot-row ceiling), for the guide's single-row design and for a tier spread over inventory buckets.
+// the hot-row ceiling), for the Liventix Advanced Load Testing Guide's single-row design and for a tier spread over inventory buckets.
 // Not a test: it prints numbers and writes results/bench-target.json.
 import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";

@@ -6,7 +6,7 @@ import { choiceFlag, intFlag, parseFlags, UsageError } from "./cli-kit.ts";
 
 export interface RaceOptions {
   workload: Workload;
-  /** Run the guide's single-row design and the bucketed one (workload.buckets) side by side. */
+  /** Run the Liventix Advanced Load Testing Guide's single-row design and the bucketed one (workload.buckets) side by side. */
   compare: boolean;
   fault: string | null;
   scratchConfirmed: boolean;

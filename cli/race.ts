@@ -1,5 +1,5 @@
 // `npm run race`: Level 2 of the suite. Runs pgbench against an isolated contention event (on
-// DATABASE_URL or a private embedded PostgreSQL) and prints the guide's verdict table; exit 0 only when
+// DATABASE_URL or a private embedded PostgreSQL) and prints the Liventix Advanced Load Testing Guide's verdict table; exit 0 only when
 // every verdict passes. With --fault it first plants a known bug, to prove the lab catches it; with
 // --compare it runs the guide's single-row design and the bucketed one side by side (race-lab/race-compare.ts).
 import { writeFile } from "node:fs/promises";

@@ -1,4 +1,4 @@
-// `npm run readiness`: the guide's production-readiness audit of DATABASE_URL (or of a fresh embedded
+// `npm run readiness`: the Liventix Advanced Load Testing Guide's production-readiness audit of DATABASE_URL (or of a fresh embedded
 // target, to see what "ready" looks like). Prints ✅/⚠️/❌ with the fixing SQL; exit 1 when anything
 // required is missing.
 import { writeFile } from "node:fs/promises";

@@ -1,5 +1,5 @@
 // How long a VU waits before retrying a 40001 / 40P01 / 503: exponential from 50 ms, with jitter so
-// that VUs that collided once do not collide again in lock-step, never more than 1 s (the guide's cap),
+// that VUs that collided once do not collide again in lock-step, never more than 1 s (the Liventix Advanced Load Testing Guide's cap),
 // and never less than what the server asked for in Retry-After (still capped). Pure module.
 
 const BACKOFF_BASE_MS = 50;

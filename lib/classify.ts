@@ -1,4 +1,4 @@
-// Puts every API response into the load-testing guide's error taxonomy (lib/errors.ts TAXONOMY), so
+// Puts every API response into the Liventix Advanced Load Testing Guide's error taxonomy (lib/errors.ts TAXONOMY), so
 // that `reserve_errors{code}` and the summary's taxonomy table agree on what went wrong, and decides
 // which failures are worth a retry. Legitimate sold-out is an outcome of its own, never a failure.
 // Pure module: no k6 import; the k6 client hands it plain values.

@@ -281,7 +281,7 @@ export function parseConfig(env: Env, options: ConfigOptions = {}): ConfigResult
  * Buckets per tier to ask load_test_setup for. BUCKETS_PER_TIER when given; otherwise the design the
  * target is built for: the embedded target reports its isolation on /health, and under SERIALIZABLE its
  * reference design is the bucketed one (one row per tier fails most writers there). A Supabase project
- * has no /health: its test event keeps the guide's single row, like its own tiers, unless asked.
+ * has no /health: its test event keeps the Liventix Advanced Load Testing Guide's single row, like its own tiers, unless asked.
  * A capped event always keeps one row.
  */
 export function bucketsPerTier(cfg: Pick<LoadConfig, "bucketsPerTier" | "eventCapacity">, targetIsolation: unknown): number {

@@ -37,7 +37,7 @@ export function isApiErrorCode(value: unknown): value is ApiErrorCode {
  * Response header of the embedded target's database-backed routes: how many times the server retried the
  * request's transaction after a 40001 (serialization failure) or 40P01 (deadlock) before this answer. The
  * client never sees those conflicts otherwise; summed with the requests, they give the 40001 rate before
- * retries, the figure the guide bounds at 5 %.
+ * retries, the figure the Liventix Advanced Load Testing Guide bounds at 5 %.
  */
 export const RETRIES_HEADER = "X-Serialization-Retries";
 

@@ -21,7 +21,10 @@ export interface RunContext {
   /** Redacted target URL. */
   target: string;
   eventId: string | null;
-  /** Inventory rows per tier of the event setup() created (1: the guide's single row); null: the user's own event. */
+  /**
+   * Inventory rows per tier of the event setup() created (1: the Liventix Advanced Load Testing Guide's
+   * single row); null: the user's own event.
+   */
   bucketsPerTier: number | null;
   checks: readonly string[];
   /** k6's web dashboard export of this run (charts over time): its name beside the report, or its path elsewhere. */

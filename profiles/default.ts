@@ -1,4 +1,4 @@
-// Default: the guide's ramp, 4 stages up to 100 VUs over 1m10s, for a first look at a new backend.
+// Default: the Liventix Advanced Load Testing Guide's ramp, 4 stages up to 100 VUs over 1m10s, for a first look at a new backend.
 import type { RampingVUsScenario } from "k6/options";
 import type { ProfileSpec } from "../lib/profile.ts";
 

@@ -168,7 +168,7 @@ BEGIN
     format('payment -> %s; expired %s; paid after expiry -> %s; live sold %s, reserved %s', r2 ->> 'status', v_count,
            coalesce(r ->> 'status', r ->> 'error'), v_live.sold_quantity, v_live.reserved_quantity));
 
-  -- buckets, the counters' rule: after settle_tier_counters the guide's own checks read the tier row.
+  -- buckets, the counters' rule: after settle_tier_counters the Liventix Advanced Load Testing Guide's own checks read the tier row.
   r := settle_tier_counters(v_bevent);
   SELECT * INTO v_tier_row FROM ticket_tiers WHERE id = v_btier;
   SELECT count(*) INTO v_count FROM tickets WHERE tier_id = v_btier;

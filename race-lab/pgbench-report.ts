@@ -142,7 +142,7 @@ export function parsePgbenchReport(stdout: string, stderr = ""): PgbenchReport {
 
 /**
  * Share of attempts that met a 40001/40P01: every retry was caused by one, and so was every final
- * failure. Attempts = successes + failures + retries. This is the "40001 rate" the guide bounds at 5 %.
+ * failure. Attempts = successes + failures + retries. This is the "40001 rate" the Liventix Advanced Load Testing Guide bounds at 5 %.
  */
 export function conflictRate(r: PgbenchReport): number {
   const attempts = r.processed + r.failed + r.totalRetries;

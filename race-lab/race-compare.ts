@@ -1,4 +1,4 @@
-// `npm run race -- --compare`: the guide's single-row design and the bucketed one, one after the other in
+// `npm run race -- --compare`: the Liventix Advanced Load Testing Guide's single-row design and the bucketed one, one after the other in
 // one command, with the same script, isolation, clients, seats and duration, each on its own fresh event.
 // Each run is judged as usual; the comparison passes when both stay safe (no oversell, every invariant,
 // no aborted client) and the bucketed design also meets the performance verdicts. The single row missing

@@ -18,7 +18,7 @@ interface LabEvent {
   total_tickets: number;
   event_capacity: number | null;
   hold_seconds: number;
-  /** Buckets each tier got (1: the guide's single row); absent from databases that predate them. */
+  /** Buckets each tier got (1: the Liventix Advanced Load Testing Guide's single row); absent from databases that predate them. */
   buckets_per_tier?: number;
 }
 

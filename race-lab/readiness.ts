@@ -1,4 +1,4 @@
-// The guide's production-readiness checklist, read from the database's own catalogs: the indexes the hot
+// The Liventix Advanced Load Testing Guide's production-readiness checklist, read from the database's own catalogs: the indexes the hot
 // paths need, the CHECK constraints that make an oversell impossible to commit, the cleanup job and whether
 // it really expires holds (its recorded runs, overdue holds, repairs), retry and idempotency support,
 // pg_stat_statements, and what Supabase's API roles can reach. Each item comes with the SQL that fixes it.

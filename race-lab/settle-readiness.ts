@@ -1,4 +1,4 @@
-// Are the guide's counters of bucketed tiers kept settled? A bucketed tier's sold_quantity and
+// Are the Liventix Advanced Load Testing Guide's counters of bucketed tiers kept settled? A bucketed tier's sold_quantity and
 // reserved_quantity are exact after each settle_tier_counters() (supabase/migrations/20261201000200_
 // inventory_buckets.sql), which the cleanup tick runs; a tier left unsettled for several ticks means nothing
 // settles it, and dashboards reading the tier row see old numbers.

@@ -1,4 +1,4 @@
-// The race lab's verdict in the load-testing guide's terms: one row per check, ✅ or 🔴, each with what
+// The race lab's verdict in the Liventix Advanced Load Testing Guide's terms: one row per check, ✅ or 🔴, each with what
 // was observed. Race-lab checks come first, then every database invariant (lib/invariants.ts).
 import type { InvariantRow } from "../lib/invariants.ts";
 import { conflictRate, type PgbenchReport } from "./pgbench-report.ts";

@@ -237,7 +237,7 @@ describe("the counters' rule", () => {
 
       const settled = await pool.query<{ s: { settled: number } }>("SELECT settle_tier_counters($1) AS s", [ev.event_id]);
       assert.equal(settled.rows[0]!.s.settled, 1);
-      // The guide's own checks 1-4 and the tickets, verbatim on the tier row: true again once settled.
+      // The Liventix Advanced Load Testing Guide's own checks 1-4 and the tickets, verbatim on the tier row: true again once settled.
       const guide = await pool.query<{ settled: boolean; reserved: number; held: string; sold: number; tickets: string; total: number }>(
         `SELECT t.counters_settled AS settled, t.reserved_quantity AS reserved, t.sold_quantity AS sold, t.total_quantity AS total,
                 (SELECT coalesce(sum(quantity), 0) FROM ticket_holds WHERE tier_id = t.id AND status = 'active') AS held,

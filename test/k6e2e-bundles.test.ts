@@ -1,6 +1,6 @@
 // Runs the real dist bundles through the k6 test doubles, in real time, against the embedded target:
 // every bundle end to end with its own executor, shortened with LOAD_SCALE as under k6 (lifecycle,
-// custom metrics, checks, summary files, the guide's latency and rate thresholds met, exit code 0, no
+// custom metrics, checks, summary files, the Liventix Advanced Load Testing Guide's latency and rate thresholds met, exit code 0, no
 // false alarm even with every buyer feature on); then each fault of race-lab/faults/catalog.ts that HTTP can
 // reach, planted in a fresh target, under the workload its catalog entry names, driven again until a
 // run decides (caught it, or reached it): that run must exit 99 and name the fault's check or metric.

@@ -2,7 +2,8 @@
 // target running SERIALIZABLE. With inventory buckets (setup() asks for them itself when /health reports
 // SERIALIZABLE) they sell without oversell and the 40001 rate before retries (reserve_conflicts: the
 // server's retries from X-Serialization-Retries plus the 40001 answers, per transaction) stays under the
-// guide's 5 %; on the guide's single row (BUCKETS_PER_TIER=1) the same metric crosses it and the run exits 99.
+// 5 % of the Liventix Advanced Load Testing Guide's error taxonomy; on its single row (BUCKETS_PER_TIER=1)
+// the same metric crosses it and the run exits 99.
 import { test, before, after, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";

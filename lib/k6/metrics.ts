@@ -13,7 +13,7 @@ export const reserveErrors = new Counter("reserve_errors");
 /**
  * One sample per database transaction a reserve took: true for each that met a 40001/40P01 (the retries the
  * server spent, from X-Serialization-Retries, and a 40001/40P01 answer), false for the answer's own
- * otherwise. Its rate is the 40001 rate before retries, the race lab's figure that the guide bounds at 5 %.
+ * otherwise. Its rate is the 40001 rate before retries, the race lab's figure that the Liventix Advanced Load Testing Guide bounds at 5 %.
  */
 export const reserveConflicts = new Rate("reserve_conflicts");
 /** The 40001/40P01 retries the server spent before its answers (X-Serialization-Retries), summed. */

@@ -14,7 +14,10 @@ export interface SetupData {
   tierIds: string[];
   totalTickets: number | null;
   holdSeconds: number | null;
-  /** Inventory rows per tier of the event setup() created (1: the guide's single row); null for the user's own event. */
+  /**
+   * Inventory rows per tier of the event setup() created (1: the Liventix Advanced Load Testing Guide's
+   * single row); null for the user's own event.
+   */
   bucketsPerTier: number | null;
   /** False when EVENT_ID/TIER_ID were given: the event belongs to the user. */
   created: boolean;

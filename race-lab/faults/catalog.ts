@@ -65,7 +65,7 @@ const race = (expect: string, env: Record<string, string> = {}, reached = { metr
   expect,
 });
 
-// Short runs that still leave the broken piece no place to hide: fewer clients than the guide's 50 keep
+// Short runs that still leave the broken piece no place to hide: fewer clients than the Liventix Advanced Load Testing Guide's 50 keep
 // 2-core machines responsive, the pg_sleep inside each broken function widens its race window.
 const short = (w: Partial<Workload>): Workload => ({ ...DEFAULT_WORKLOAD, clients: 20, threads: 2, durationSeconds: 3, ...w });
 

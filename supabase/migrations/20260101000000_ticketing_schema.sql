@@ -1,5 +1,5 @@
 -- The ticketing schema the suite tests: inventory counters on each tier, time-boxed holds, orders and
--- tickets, plus the safety net the load-testing guide asks for (CHECK constraints that make an oversell
+-- tickets, plus the safety net the Liventix Advanced Load Testing Guide asks for (CHECK constraints that make an oversell
 -- impossible to commit, and the indexes the hot paths and the cleanup job rely on).
 -- Idempotent: safe to apply twice, by the migration runner, `supabase db push` or the SQL editor.
 -- Works on PostgreSQL 15 (Supabase) and 18 (the embedded target).

@@ -446,7 +446,7 @@ BEGIN
 END
 $$;
 
--- The guide's cron job: expire holds past their time and give their seats back. Holds that a payment is
+-- The Liventix Advanced Load Testing Guide's cron job: expire holds past their time and give their seats back. Holds that a payment is
 -- converting right now are locked, and skipped rather than waited for.
 CREATE OR REPLACE FUNCTION public.cleanup_expired_holds()
 RETURNS integer

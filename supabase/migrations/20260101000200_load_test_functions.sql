@@ -1,4 +1,4 @@
--- What the load-test suite needs from the database: an isolated event to hammer, the guide's invariant
+-- What the load-test suite needs from the database: an isolated event to hammer, the Liventix Advanced Load Testing Guide's invariant
 -- checks and capacity metrics for it, who may call what, and the cleanup schedule where pg_cron exists.
 -- The invariant names are the contract in lib/invariants.ts.
 

@@ -4,7 +4,7 @@
 -- the whole call rolled back, and no hold of any tier expired again: seats leaked everywhere, silently.
 --
 -- Now each tier's decrement is guarded. A tier whose counter cannot cover the seats being given back is
--- repaired instead: its reserved_quantity is recomputed from its active holds (as the guide's own cron
+-- repaired instead: its reserved_quantity is recomputed from its active holds (as the Liventix Advanced Load Testing Guide's own cron
 -- does), never above what the tier can hold, and the repair is recorded in public.hold_cleanup_repairs.
 -- A repair is never a quiet success: load_test_invariants reports it as no_counter_repairs for its event,
 -- `npm run readiness` fails on it, and the embedded target logs it.

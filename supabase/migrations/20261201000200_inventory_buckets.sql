@@ -1,4 +1,4 @@
--- Inventory buckets: a tier's seats spread over many rows, so that SERIALIZABLE meets the guide's "under 5 %
+-- Inventory buckets: a tier's seats spread over many rows, so that SERIALIZABLE meets the Liventix Advanced Load Testing Guide's "under 5 %
 -- serialization failures" and READ COMMITTED is no longer capped by one hot row. This is the migration a
 -- project built on the guide's schema applies as it is: it changes nothing for the tiers it finds.
 --
