@@ -1,7 +1,7 @@
 // The target's promises under contention, over real HTTP against real PostgreSQL: no oversell at READ
 // COMMITTED, REPEATABLE READ or SERIALIZABLE (on the Liventix Advanced Load Testing Guide's single row
-// and on inventory buckets), one hold per Idempotency-Key, expiry gives seats back, and a payment is applied exactly once however often the
-// provider redelivers it.
+// and on inventory buckets), one hold per Idempotency-Key, expiry gives seats back, and a payment is
+// applied exactly once however often the provider redelivers it.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { RETRIES_HEADER } from "../lib/errors.ts";
