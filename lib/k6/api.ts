@@ -1,7 +1,7 @@
 // The VU's API client: every call of the flow over HTTP as docs/contract.md defines it, with the
 // Supabase headers, an Idempotency-Key on every reserve, bounded retries with capped exponential backoff
 // on 40001 / 40P01 / 503, and the metrics and checks of each step. Synchronous http.post on purpose:
-// it is much faster than asyncRequest in k6 (see /work/shared/k6-runtime.md).
+// under k6 v0.49 it ran about 1.5x the request rate of `await http.asyncRequest` on the same machine.
 // The reserve path is the load generator's hot path (docs/k6-generator.md): three samples per answer
 // and no check, plain object literals (esbuild lowers `{...a}` for ES2017 to a helper that costs goja
 // ~20 us a call), k6's res.json(), headers read only when asked for, and k6 modules imported by name
