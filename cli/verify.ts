@@ -51,8 +51,10 @@ async function main(): Promise<number> {
     if (!res.ok) {
       // PostgREST and the embedded target both explain an error in `message`.
       const message = (body as { message?: unknown } | null)?.message;
-      // 404: the function does not exist there, so the project lacks the suite's migrations.
-      const code = res.status === 404 ? EXIT.NOT_SET_UP : EXIT.ERROR;
+      // A function that does not exist (PostgREST's PGRST202, the embedded target's NOT_FOUND): the
+      // project lacks the suite's migrations. An unknown event is a 404 too, but with its own code.
+      const missing = ["PGRST202", "NOT_FOUND"].includes(String((body as { code?: unknown } | null)?.code));
+      const code = missing ? EXIT.NOT_SET_UP : EXIT.ERROR;
       throw fail(fn, `${typeof message === "string" ? message : `HTTP ${res.status}`}.`, code);
     }
     return body;
