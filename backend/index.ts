@@ -42,6 +42,16 @@ export interface Target {
   stop(): Promise<void>;
 }
 
+/** The variables a Supabase client reads (the k6 suite, `npm run verify`) to reach this target. */
+export function clientEnv(target: Target): Record<string, string> {
+  return {
+    SUPABASE_URL: target.url,
+    SUPABASE_ANON_KEY: target.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
+    WEBHOOK_SECRET: target.webhookSecret,
+  };
+}
+
 async function ensureExtensions(db: Db, log: (line: string) => void): Promise<void> {
   await db.transaction("CREATE EXTENSION IF NOT EXISTS pgcrypto");
   try {

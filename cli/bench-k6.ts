@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import { startTarget, type Target } from "../backend/index.ts";
+import { clientEnv, startTarget, type Target } from "../backend/index.ts";
 import { CliExit, runCli } from "./exit.ts";
 import { EXIT } from "./exit-codes.ts";
 import { findK6, k6Info, k6MissingMessage } from "./k6-binary.ts";
@@ -165,10 +165,7 @@ async function main(): Promise<number> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       K6_NO_USAGE_REPORT: "true",
-      SUPABASE_URL: target.url,
-      SUPABASE_ANON_KEY: target.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
-      WEBHOOK_SECRET: target.webhookSecret,
+      ...clientEnv(target),
       EVENT_ID: eventId,
       TIER_ID: tierId,
       RESULTS_DIR: work,

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { applyFault, FAULTS, reachedValue, type Fault, type K6Exposure } from "../race-lab/faults/catalog.ts";
-import { startTarget, type Target } from "../backend/index.ts";
+import { clientEnv, startTarget, type Target } from "../backend/index.ts";
 import { CliExit, runCli } from "./exit.ts";
 import { EXIT } from "./exit-codes.ts";
 import { requireK6 } from "./k6-common.ts";
@@ -41,10 +41,7 @@ async function runOnce(bin: string, target: Target, k6: K6Exposure): Promise<{ c
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       K6_NO_USAGE_REPORT: "true",
-      SUPABASE_URL: target.url,
-      SUPABASE_ANON_KEY: target.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
-      WEBHOOK_SECRET: target.webhookSecret,
+      ...clientEnv(target),
       RESULTS_DIR: dir,
       THINK_TIME: "0",
       ...k6.env,

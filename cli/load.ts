@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { redactText } from "../lib/redact.ts";
 import { ConfigError, configFromEnv, tuning } from "../backend/config.ts";
-import { startTarget, type Target } from "../backend/index.ts";
+import { clientEnv, startTarget, type Target } from "../backend/index.ts";
 import { CliExit, runCli } from "./exit.ts";
 import { EXIT, signalExitCode } from "./exit-codes.ts";
 import { checkConfig, checkGuard, parseBundleArg, requireK6 } from "./k6-common.ts";
@@ -67,10 +67,7 @@ async function main(): Promise<number> {
     console.error("liventix-load: SUPABASE_URL is not set; starting the embedded target…");
     target = await startTarget({ ...targetSettings(env), port: 0 });
     Object.assign(env, {
-      SUPABASE_URL: target.url,
-      SUPABASE_ANON_KEY: target.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
-      WEBHOOK_SECRET: target.webhookSecret,
+      ...clientEnv(target),
       ...(info.sql ? { DATABASE_URL: target.databaseUrl } : {}),
     });
   }

@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { clientEnv } from "../backend/index.ts";
 import { startTestTarget, type TestTarget } from "./support/target.ts";
-import { runK6, count, type K6RunOptions, type K6RunResult } from "./support/k6-runner.ts";
+import { runK6, count, failedThresholds, type K6RunOptions, type K6RunResult } from "./support/k6-runner.ts";
 import { applyFault, FAULTS, reachedValue, type K6Exposure } from "../race-lab/faults/catalog.ts";
 
 // Expired holds must come back within a run's teardown (abandonment, expiry_keeps_inventory).
@@ -36,10 +37,7 @@ function run(bundle: string, t: TestTarget, env: Record<string, string> = {}, fl
     flags,
     timeoutMs: 90_000,
     env: {
-      SUPABASE_URL: t.url,
-      SUPABASE_ANON_KEY: t.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: t.serviceRoleKey,
-      WEBHOOK_SECRET: t.webhookSecret,
+      ...clientEnv(t),
       RESULTS_DIR: results,
       THINK_TIME: "0",
       // lib/pq defaults to sslmode=require; the embedded server speaks no TLS.
@@ -47,14 +45,6 @@ function run(bundle: string, t: TestTarget, env: Record<string, string> = {}, fl
       ...env,
     },
   });
-}
-
-function failedThresholds(r: K6RunResult): string[] {
-  return Object.entries(r.thresholds).flatMap(([key, exprs]) =>
-    Object.entries(exprs)
-      .filter(([, ok]) => !ok)
-      .map(([e]) => `${key} ${e}`),
-  );
 }
 
 /**

@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { clientEnv } from "../backend/index.ts";
 import { startTestTarget, withPg, type TestTarget } from "./support/target.ts";
-import { runK6, count, type K6RunResult } from "./support/k6-runner.ts";
+import { runK6, count, failedThresholds, type K6RunResult } from "./support/k6-runner.ts";
 
 let target: TestTarget;
 let results = "";
@@ -34,23 +35,12 @@ function run(bundle: string, env: Record<string, string>): Promise<K6RunResult> 
   return runK6(`dist/${bundle}.js`, {
     timeoutMs: 90_000,
     env: {
-      SUPABASE_URL: target.url,
-      SUPABASE_ANON_KEY: target.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: target.serviceRoleKey,
-      WEBHOOK_SECRET: target.webhookSecret,
+      ...clientEnv(target),
       RESULTS_DIR: results,
       THINK_TIME: "0",
       ...env,
     },
   });
-}
-
-function failedThresholds(r: K6RunResult): string[] {
-  return Object.entries(r.thresholds).flatMap(([key, exprs]) =>
-    Object.entries(exprs)
-      .filter(([, ok]) => !ok)
-      .map(([e]) => `${key} ${e}`),
-  );
 }
 
 /** The distinct bucket counts of the tiers of the newest event a run named `name` created. */

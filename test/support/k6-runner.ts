@@ -131,6 +131,15 @@ export async function runK6(bundle: string, options: K6RunOptions = {}): Promise
 }
 
 /** Sum of a counter (or 0 when the metric never appeared). */
+/** The thresholds a run crossed, as "metric expression". */
+export function failedThresholds(r: K6RunResult): string[] {
+  return Object.entries(r.thresholds).flatMap(([key, exprs]) =>
+    Object.entries(exprs)
+      .filter(([, ok]) => !ok)
+      .map(([e]) => `${key} ${e}`),
+  );
+}
+
 export function count(result: K6RunResult, key: string): number {
   return result.metrics[key]?.values.count ?? 0;
 }
