@@ -25,8 +25,6 @@
 
 CREATE INDEX IF NOT EXISTS idx_payment_events_order ON public.payment_events (order_id);
 
-ALTER FUNCTION public.lt_checkout_once(jsonb) SET enable_seqscan = off;
-ALTER FUNCTION public.try_reserve(uuid, integer, text, uuid) SET enable_seqscan = off;
 ALTER FUNCTION public.reserve_tickets_batch(jsonb, text, uuid) SET enable_seqscan = off;
 ALTER FUNCTION public.checkout_holds(uuid[], text) SET enable_seqscan = off;
 ALTER FUNCTION public.open_checkout_session(uuid) SET enable_seqscan = off;
@@ -183,5 +181,189 @@ BEGIN
   v_result := lt_checkout_once(p_request);
   UPDATE idempotency_keys SET response = v_result WHERE ctid = v_row;
   RETURN v_result || '{"replay": false}';
+END
+$$;
+
+-- As in 20261201000200_inventory_buckets.sql, with the hold written linked to its order when the caller
+-- is a checkout: lt_checkout_once hands the order's id over in the transaction-local setting
+-- liventix.checkout_order_id (try_reserve keeps its signature, which race-lab/faults replace), and the
+-- answer says which order the hold went in with. Linking afterwards took an UPDATE by the hold's id: a
+-- read of a ticket_holds_pkey leaf page (where every concurrent reservation inserts, on a young table)
+-- and a second version of the hold in all six of its indexes.
+CREATE OR REPLACE FUNCTION public.try_reserve(
+  p_tier_id uuid, p_quantity integer, p_session_id text, p_user_id uuid DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, extensions, pg_temp SET enable_seqscan = off
+AS $$
+DECLARE
+  v_available integer;
+  v_buckets integer;
+  v_event_id uuid;
+  v_capacity integer;
+  v_hold_seconds integer;
+  v_committed bigint;
+  v_hold_id uuid;
+  v_bucket integer;
+  v_settled boolean;
+  v_expires_at timestamptz;
+  v_order_id uuid := nullif(current_setting('liventix.checkout_order_id', true), '')::uuid;
+BEGIN
+  IF p_quantity IS NULL OR p_quantity < 1 OR p_quantity > 10 THEN
+    RETURN lt_error('INVALID_REQUEST', 'quantity must be an integer from 1 to 10');
+  END IF;
+
+  SELECT t.total_quantity - t.sold_quantity - t.reserved_quantity, t.bucket_count, e.id, e.capacity, e.hold_seconds
+    INTO v_available, v_buckets, v_event_id, v_capacity, v_hold_seconds
+    FROM ticket_tiers t JOIN events e ON e.id = t.event_id
+   WHERE t.id = p_tier_id;
+  IF NOT FOUND THEN
+    RETURN lt_error('TIER_NOT_FOUND', 'no ticket tier has this id');
+  END IF;
+  -- Single row: an unlocked look answers sold out without queueing on the hot row; the guarded UPDATE
+  -- below decides again under the lock.
+  IF v_buckets = 1 AND v_available < p_quantity THEN
+    RETURN lt_error('INSUFFICIENT_INVENTORY', format('%s ticket(s) left, %s requested', greatest(v_available, 0), p_quantity));
+  END IF;
+
+  IF v_capacity IS NOT NULL THEN
+    -- A cap spans tiers, so no single row can guard it: serialise the event's reservations on the event
+    -- row, then count. A no-op UPDATE rather than SELECT ... FOR UPDATE: under REPEATABLE READ or
+    -- SERIALIZABLE it raises 40001 when another reservation committed after our snapshot was taken, so
+    -- the count never comes from a stale snapshot. Live counts, in case a bucketed tier joined the event.
+    UPDATE events SET capacity = capacity WHERE id = v_event_id;
+    SELECT coalesce(sum(sold_quantity + reserved_quantity), 0) INTO v_committed FROM tier_inventory(v_event_id);
+    IF v_committed + p_quantity > v_capacity THEN
+      RETURN lt_error('INSUFFICIENT_INVENTORY', 'the event is at capacity');
+    END IF;
+  END IF;
+
+  v_expires_at := now() + make_interval(secs => v_hold_seconds);
+  IF v_buckets > 1 THEN
+    -- The common case, one guarded UPDATE of a random bucket; then the open buckets after it.
+    v_bucket := floor(random() * v_buckets)::integer;
+    UPDATE inventory_buckets SET reserved_quantity = reserved_quantity + p_quantity
+     WHERE tier_id = p_tier_id AND bucket_no = v_bucket AND total_quantity - sold_quantity - reserved_quantity >= p_quantity;
+    IF NOT FOUND THEN
+      v_bucket := lt_take_seats(p_tier_id, p_quantity, v_bucket, false);
+    END IF;
+    IF v_bucket IS NULL THEN
+      -- Folded back into one row meanwhile (spread_tier_inventory)? Then that row decides.
+      IF (SELECT bucket_count FROM ticket_tiers WHERE id = p_tier_id) = 1 THEN
+        RETURN try_reserve(p_tier_id, p_quantity, p_session_id, p_user_id);
+      END IF;
+      RETURN lt_error('INSUFFICIENT_INVENTORY', format('%s ticket(s) requested, fewer are left', p_quantity));
+    END IF;
+    INSERT INTO ticket_holds (tier_id, event_id, session_id, user_id, quantity, expires_at, bucket_no, order_id)
+    VALUES (p_tier_id, v_event_id, p_session_id, p_user_id, p_quantity, v_expires_at, v_bucket, v_order_id)
+    ON CONFLICT (session_id, tier_id) WHERE status = 'active' AND session_id IS NOT NULL DO NOTHING
+    RETURNING id, (SELECT counters_settled FROM ticket_tiers WHERE id = p_tier_id) INTO v_hold_id, v_settled;
+    IF v_hold_id IS NULL THEN
+      UPDATE inventory_buckets SET reserved_quantity = reserved_quantity - p_quantity
+       WHERE tier_id = p_tier_id AND bucket_no = v_bucket;
+      RETURN lt_error('HOLD_EXISTS', 'this session already holds tickets of this tier');
+    END IF;
+    IF v_settled THEN
+      UPDATE ticket_tiers SET counters_settled = false, updated_at = now() WHERE id = p_tier_id AND counters_settled;
+    END IF;
+  ELSE
+    -- The hold goes in before the tier row is locked, so the hot lock is held for the UPDATE and the
+    -- commit only.
+    INSERT INTO ticket_holds (tier_id, event_id, session_id, user_id, quantity, expires_at, order_id)
+    VALUES (p_tier_id, v_event_id, p_session_id, p_user_id, p_quantity, v_expires_at, v_order_id)
+    ON CONFLICT (session_id, tier_id) WHERE status = 'active' AND session_id IS NOT NULL DO NOTHING
+    RETURNING id INTO v_hold_id;
+    IF v_hold_id IS NULL THEN
+      RETURN lt_error('HOLD_EXISTS', 'this session already holds tickets of this tier');
+    END IF;
+    UPDATE ticket_tiers
+       SET reserved_quantity = reserved_quantity + p_quantity, updated_at = now()
+     WHERE id = p_tier_id AND bucket_count = 1 AND total_quantity - sold_quantity - reserved_quantity >= p_quantity;
+    IF NOT FOUND THEN
+      DELETE FROM ticket_holds WHERE id = v_hold_id;
+      -- Spread into buckets meanwhile? Then they decide.
+      IF (SELECT bucket_count FROM ticket_tiers WHERE id = p_tier_id) > 1 THEN
+        RETURN try_reserve(p_tier_id, p_quantity, p_session_id, p_user_id);
+      END IF;
+      RETURN lt_error('INSUFFICIENT_INVENTORY', 'sold out while reserving');
+    END IF;
+  END IF;
+
+  RETURN jsonb_build_object('ok', true, 'hold_id', v_hold_id, 'tier_id', p_tier_id,
+                            'quantity', p_quantity, 'expires_at', v_expires_at, 'order_id', v_order_id);
+END
+$$;
+
+-- As in 20261201000200_inventory_buckets.sql, handing the order's id to try_reserve (above).
+CREATE OR REPLACE FUNCTION public.lt_checkout_once(p_request jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, extensions, pg_temp SET enable_seqscan = off
+AS $$
+DECLARE
+  v_event_id uuid := lt_try_uuid(p_request ->> 'event_id');
+  v_tier_id uuid := lt_try_uuid(p_request ->> 'tier_id');
+  v_hold_id uuid := lt_try_uuid(p_request ->> 'hold_id');
+  v_session text := p_request ->> 'session_id';
+  v_user_id uuid := lt_try_uuid(p_request ->> 'user_id');
+  v_quantity integer;
+  v_available integer;
+  v_buckets integer;
+  v_price integer;
+  v_order_id uuid;
+  v_reserved jsonb;
+  v_checkout jsonb;
+BEGIN
+  IF v_event_id IS NULL OR NOT EXISTS (SELECT 1 FROM events WHERE id = v_event_id) THEN
+    RETURN lt_error('EVENT_NOT_FOUND', 'no event has this event_id');
+  END IF;
+  IF v_session IS NULL OR length(v_session) NOT BETWEEN 1 AND 128 THEN
+    RETURN lt_error('INVALID_REQUEST', 'session_id must be a string of 1 to 128 characters');
+  END IF;
+
+  IF p_request ? 'hold_id' THEN
+    IF v_hold_id IS NULL OR NOT EXISTS (SELECT 1 FROM ticket_holds WHERE id = v_hold_id AND event_id = v_event_id) THEN
+      RETURN lt_error('HOLD_NOT_FOUND', 'no hold of this event has this hold_id');
+    END IF;
+    v_checkout := checkout_holds(ARRAY[v_hold_id], v_session);
+    IF NOT (v_checkout ->> 'ok')::boolean THEN
+      RETURN v_checkout;
+    END IF;
+    RETURN jsonb_build_object('ok', true, 'order_id', v_checkout -> 'order_id', 'hold_id', v_hold_id,
+                              'expires_at', v_checkout -> 'expires_at', 'total_cents', v_checkout -> 'total_cents');
+  END IF;
+
+  IF jsonb_typeof(p_request -> 'quantity') IS DISTINCT FROM 'number' OR (p_request ->> 'quantity') !~ '^[0-9]{1,2}$' THEN
+    RETURN lt_error('INVALID_REQUEST', 'quantity must be an integer from 1 to 10');
+  END IF;
+  v_quantity := (p_request ->> 'quantity')::integer;
+  SELECT total_quantity - sold_quantity - reserved_quantity, bucket_count, price_cents INTO v_available, v_buckets, v_price
+    FROM ticket_tiers WHERE id = v_tier_id AND event_id = v_event_id;
+  IF NOT FOUND THEN
+    RETURN lt_error('TIER_NOT_FOUND', 'no tier of this event has this tier_id');
+  END IF;
+  -- Sold out is the common answer in a flash sale: give it without writing anything.
+  IF v_buckets = 1 AND v_available < v_quantity THEN
+    RETURN lt_error('INSUFFICIENT_INVENTORY', format('%s ticket(s) left, %s requested', greatest(v_available, 0), v_quantity));
+  END IF;
+  IF v_buckets > 1 AND NOT EXISTS (SELECT 1 FROM inventory_buckets WHERE tier_id = v_tier_id AND is_open) THEN
+    RETURN lt_error('INSUFFICIENT_INVENTORY', format('%s ticket(s) requested, fewer are left', v_quantity));
+  END IF;
+
+  INSERT INTO orders (event_id, session_id, user_id, total_cents)
+  VALUES (v_event_id, v_session, v_user_id, v_price::bigint * v_quantity)
+  RETURNING id INTO v_order_id;
+  PERFORM set_config('liventix.checkout_order_id', v_order_id::text, true);
+  v_reserved := try_reserve(v_tier_id, v_quantity, v_session, v_user_id);
+  PERFORM set_config('liventix.checkout_order_id', '', true);
+  IF NOT (v_reserved ->> 'ok')::boolean THEN
+    DELETE FROM orders WHERE id = v_order_id;
+    RETURN v_reserved;
+  END IF;
+  v_hold_id := (v_reserved ->> 'hold_id')::uuid;
+  -- A try_reserve that does not know the hand-over (a replaced one: race-lab/faults) leaves the link to us.
+  IF (v_reserved ->> 'order_id') IS DISTINCT FROM v_order_id::text THEN
+    UPDATE ticket_holds SET order_id = v_order_id WHERE id = v_hold_id;
+  END IF;
+  RETURN jsonb_build_object('ok', true, 'order_id', v_order_id, 'hold_id', v_hold_id,
+                            'expires_at', v_reserved -> 'expires_at', 'total_cents', v_price::bigint * v_quantity);
 END
 $$;
