@@ -21,8 +21,14 @@
 -- 3. Deleting an order (a checkout whose reservation failed) cascades to payment_events, which had no index
 --    on order_id: each such delete read the whole table, and every payment inserts into it.
 --
+-- 4. A payment's UPDATE of its order was not a HOT update once the order's heap page was full: it put a
+--    second entry into orders_pkey, on the leaf page every checkout's foreign-key check of its new hold
+--    reads. With room left on each page (fillfactor, for pages written from now on) it stays on its page
+--    and touches no index.
+--
 -- A later CREATE OR REPLACE of these functions replaces their SET clauses: keep `SET enable_seqscan = off`.
 
+ALTER TABLE public.orders SET (fillfactor = 50);
 CREATE INDEX IF NOT EXISTS idx_payment_events_order ON public.payment_events (order_id);
 
 ALTER FUNCTION public.reserve_tickets_batch(jsonb, text, uuid) SET enable_seqscan = off;
