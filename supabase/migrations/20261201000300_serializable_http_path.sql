@@ -2,8 +2,9 @@
 -- conflict on the seats they take and nothing else. Idempotent; PostgreSQL 15 and 18.
 --
 -- Why: under SERIALIZABLE every read leaves a predicate (SIREAD) lock, and a transaction that reads what
--- a concurrent one writes, while a third writes what it read, is cancelled. Two reads made the HTTP path
--- conflict far above what the buckets allow (docs/inventory-buckets.md, "Under k6"):
+-- a concurrent one writes, while a third writes what it read, is cancelled. These reads and writes made the
+-- HTTP path conflict far above what the buckets allow (docs/inventory-buckets.md, "Under k6"); the two
+-- functions at the end (the idempotency outcome, the hold's link to its order) say their own:
 -- 1. Sequential scans of small tables. Once autovacuum has analyzed them, a one-event, one-tier table is
 --    a page or two, and the planner reads it whole rather than through its primary key: every lookup of
 --    the event, the tier row or a foreign key's parent, and even the "any open bucket?" probe (a scan of
@@ -17,10 +18,8 @@
 --    hold's index and heap page (a relation lock on ticket_holds past 32 pages), so every payment
 --    conflicted with every reservation's new hold. It now reads the order's holds once, through
 --    idx_ticket_holds_order, locks them, and works on that array.
---
 -- 3. Deleting an order (a checkout whose reservation failed) cascades to payment_events, which had no index
 --    on order_id: each such delete read the whole table, and every payment inserts into it.
---
 -- 4. A payment's UPDATE of its order was not a HOT update once the order's heap page was full: it put a
 --    second entry into orders_pkey, on the leaf page every checkout's foreign-key check of its new hold
 --    reads. With room left on each page (fillfactor, for pages written from now on) it stays on its page
