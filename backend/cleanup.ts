@@ -34,14 +34,14 @@ export interface CleanupOptions {
 
 const REPAIRS_PER_TICK = 100;
 const STUCK_TIERS_LISTED = 6;
-// Stored Idempotency-Key outcomes are only needed while clients may still retry; past the TTL a key is free
-// again and a request reusing it runs afresh.
 // Bucketed tiers' counters, settled from their buckets on every tick (pg_cron's job 'liventix-settle-tier-counters'
 // does it where the database schedules the cleanup itself).
 const SETTLE_TIER_COUNTERS = "SELECT public.settle_tier_counters()";
+// Stored Idempotency-Key outcomes are only needed while clients may still retry; past the TTL a key is free
+// again and a request reusing it runs afresh.
 const EXPIRE_IDEMPOTENCY_KEYS = "SELECT public.cleanup_idempotency_keys(make_interval(secs => $1::int))";
 // No client waits on the timer, and the requests' 2 s would never clear a backlog: expiring 200,000 holds
-// took 6 s on the development machine (durable). A frozen database holds this connection this long at most.
+// took 6 s on a 2-core machine (durable). A frozen database holds this connection this long at most.
 const BACKGROUND_STATEMENT_TIMEOUT_MS = 60_000;
 const BACKGROUND_QUERY_TIMEOUT_MS = 65_000;
 

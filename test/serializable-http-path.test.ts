@@ -87,14 +87,29 @@ test("a reservation and a payment read no whole relation and no page that every 
       JSON.stringify({ event_id: ev.event_id, tier_id: ev.tier_ids[0], quantity: 1, session_id: randomUUID() }),
       randomUUID(),
     ]);
-    assert.deepEqual(reserveLocks.filter((l) => l.locktype === "relation"), [], "a reservation scanned a whole relation");
+    assert.deepEqual(
+      reserveLocks.filter((l) => l.locktype === "relation"),
+      [],
+      "a reservation scanned a whole relation",
+    );
     for (const hot of ["ticket_holds_pkey", "idempotency_keys_pkey", "ticket_holds"]) {
-      assert.deepEqual(reserveLocks.filter((l) => l.rel === hot), [], `a reservation read ${hot}, where every reservation inserts`);
+      assert.deepEqual(
+        reserveLocks.filter((l) => l.rel === hot),
+        [],
+        `a reservation read ${hot}, where every reservation inserts`,
+      );
     }
     const payLocks = await siReadLocks(c, "SELECT public.complete_payment($1::uuid, $2) AS o", [orders[orders.length - 1], randomUUID()]);
-    assert.deepEqual(payLocks.filter((l) => l.locktype === "relation"), [], "a payment scanned a whole relation");
+    assert.deepEqual(
+      payLocks.filter((l) => l.locktype === "relation"),
+      [],
+      "a payment scanned a whole relation",
+    );
     const holdPages = payLocks.filter((l) => l.rel === "ticket_holds" || l.rel.startsWith("idx_ticket_holds_"));
-    assert.ok(holdPages.every((l) => l.n <= 2), `a payment read the holds of other orders: ${JSON.stringify(holdPages)}`);
+    assert.ok(
+      holdPages.every((l) => l.n <= 2),
+      `a payment read the holds of other orders: ${JSON.stringify(holdPages)}`,
+    );
   });
 });
 
