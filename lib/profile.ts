@@ -23,13 +23,19 @@ export type ProfileSpec = { description: string } & (
     }
 );
 
-const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1 };
+const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
 
 /** Seconds in a k6 duration such as "1m10s", "30s", "2h"; throws on anything else. */
+/** Seconds in a k6 duration: hours, minutes, seconds and milliseconds, decimals allowed ("1m30s", "0.5s", "500ms"). */
 export function parseDuration(text: string): number {
-  const parts = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
-  if (!parts || text.trim() === "") throw new Error(`"${text}" is not a duration like 30s, 5m or 1m10s`);
-  return Number(parts[1] ?? 0) * UNIT_SECONDS.h! + Number(parts[2] ?? 0) * UNIT_SECONDS.m! + Number(parts[3] ?? 0);
+  const trimmed = text.trim();
+  // String.match rather than matchAll: k6 v0.49's runtime is the judge of what lib/ may call.
+  const parts = trimmed.match(/\d+(?:\.\d+)?(?:ms|h|m|s)/g) ?? [];
+  if (parts.length === 0 || parts.join("") !== trimmed) throw new Error(`"${text}" is not a duration like 30s, 5m or 1m10s`);
+  return parts.reduce((sum, part) => {
+    const [, amount, unit] = /^([\d.]+)(\D+)$/.exec(part)!;
+    return sum + Number(amount) * UNIT_SECONDS[unit!]!;
+  }, 0);
 }
 
 export function formatDuration(totalSeconds: number): string {

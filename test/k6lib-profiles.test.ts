@@ -45,10 +45,14 @@ test("profiles have the sizes of the guide's Load Profiles table", () => {
 test("durations parse and format both ways", () => {
   assert.equal(parseDuration("1m10s"), 70);
   assert.equal(parseDuration("2h"), 7200);
+  assert.equal(parseDuration("500ms"), 0.5);
+  assert.equal(parseDuration("0.5s"), 0.5);
+  assert.equal(parseDuration("1h1m1s500ms"), 3661.5);
   assert.equal(formatDuration(70), "1m10s");
   assert.equal(formatDuration(3600), "1h");
   assert.throws(() => parseDuration("10 minutes"), /not a duration/);
   assert.throws(() => parseDuration(""), /not a duration/);
+  assert.throws(() => parseDuration("5 s"), /not a duration/);
 });
 
 test("scale math: proportional, never below 1 VU or 1 s, a stage of 0 VUs stays at 0", () => {

@@ -15,9 +15,7 @@ import { emptyRecords, merge, parseThresholds, passes, summaryData, textSummary,
 import type { Report, RunConfig, ScenarioPlan } from "./vu.ts";
 import { VuThread } from "./vu-thread.ts";
 
-export interface ChildConfig extends RunConfig {
-  resultPath: string;
-}
+export type ChildConfig = RunConfig & { resultPath: string };
 
 export interface ChildResult {
   exitCode: number;

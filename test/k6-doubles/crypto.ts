@@ -21,14 +21,15 @@ export const crypto = {
 };
 
 /** k6's alphabets: std and url are padded, rawstd and rawurl are not. */
-const ALPHABETS: Record<string, [BufferEncoding, boolean]> = {
+type Alphabet = [BufferEncoding, boolean];
+const ALPHABETS: Record<string, Alphabet> = {
   std: ["base64", true],
   rawstd: ["base64", false],
   url: ["base64url", true],
   rawurl: ["base64url", false],
 };
 
-function alphabet(name = "std"): [BufferEncoding, boolean] {
+function alphabet(name = "std"): Alphabet {
   const found = ALPHABETS[name || "std"];
   if (!found) throw new Error(`unknown base64 encoding: ${name}`);
   return found;

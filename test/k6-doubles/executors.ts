@@ -3,6 +3,7 @@
 // arrival that finds every VU busy is dropped and counted in dropped_iterations, as in k6.
 import { setTimeout as wait } from "node:timers/promises";
 import type { Scenario, Stage as K6Stage } from "k6/options";
+import { parseDuration } from "../../lib/profile.ts";
 
 interface ExecutorContext {
   /** VUs (1-based ids) of this scenario. */
@@ -13,16 +14,10 @@ interface ExecutorContext {
   dropped(): void;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** Milliseconds in a k6 duration ("1m30s", "500ms", "2h") or a number of milliseconds. */
 export function durationMs(value: unknown, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value === "number") return value;
-  const text = String(value);
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) throw new Error(`invalid duration ${JSON.stringify(value)}`);
-  return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
+  return typeof value === "number" ? value : Math.round(parseDuration(String(value)) * 1000);
 }
 
 type Stage = { durationMs: number; target: number };
@@ -55,15 +50,9 @@ function arrivals(start: number, stages: Stage[], t: number): number {
 
 /** How many VUs a scenario needs at most, so the pool can start them before setup(), as k6 does. */
 export function vusNeeded(sc: Scenario): number {
-  switch (sc.executor) {
-    case "ramping-vus":
-      return Math.max(sc.startVUs ?? 1, ...sc.stages.map((s) => s.target));
-    case "constant-arrival-rate":
-    case "ramping-arrival-rate":
-      return sc.maxVUs ?? sc.preAllocatedVUs;
-    default:
-      return sc.vus ?? 1;
-  }
+  if (sc.executor === "ramping-vus") return Math.max(sc.startVUs ?? 1, ...sc.stages.map((s) => s.target));
+  if (sc.executor === "constant-arrival-rate" || sc.executor === "ramping-arrival-rate") return sc.maxVUs ?? sc.preAllocatedVUs;
+  return sc.vus ?? 1;
 }
 
 async function eachVu(ctx: ExecutorContext, more: () => number | null): Promise<void> {

@@ -39,14 +39,11 @@ function sleep(seconds: number): void {
   block(seconds * 1000);
 }
 
-export const k6 = {
-  check,
-  group,
-  sleep,
-  fail: (message = "") => {
-    throw new Error(message);
-  },
-};
+function fail(message = ""): never {
+  throw new Error(message);
+}
+
+export const k6 = { check, group, sleep, fail };
 
 const metric = (type: MetricKind) =>
   class {

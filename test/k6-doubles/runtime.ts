@@ -61,8 +61,7 @@ export function noteGroup(path: string): void {
 export function countCheck(name: string, ok: boolean): void {
   const group = groupPath();
   const c = (records.checks[`${group}::${name}`] ??= { name, group, passes: 0, fails: 0 });
-  if (ok) c.passes += 1;
-  else c.fails += 1;
+  c[ok ? "passes" : "fails"] += 1;
   noteGroup(group);
 }
 

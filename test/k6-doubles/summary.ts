@@ -88,6 +88,11 @@ export interface SummaryMetric {
 type SummaryCheck = { name: string; path: string; id: string; passes: number; fails: number };
 type SummaryGroup = { name: string; path: string; id: string; groups: SummaryGroup[]; checks: SummaryCheck[] };
 
+/** `key<sep>value`, numbers rounded to `digits` decimals as k6 prints them. */
+const pair =
+  (sep: string, digits?: number) =>
+  ([k, v]: [string, string | number]): string =>
+    `${k}${sep}${typeof v === "number" && digits !== undefined ? Number(v.toFixed(digits)) : v}`;
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 const STATS: Record<MetricKind, string[]> = {
   counter: ["count", "rate"],
@@ -128,11 +133,7 @@ export function summaryData(records: Records, thresholds: Threshold[], options: 
   const metrics: Record<string, SummaryMetric> = {};
   const entry = (name: string, selector: Tags | null): SummaryMetric => {
     const m = records.metrics[name]!;
-    const key = selector
-      ? `${name}{${Object.entries(selector)
-          .map(([k, v]) => `${k}:${v}`)
-          .join(",")}}`
-      : name;
+    const key = selector ? `${name}{${Object.entries(selector).map(pair(":")).join(",")}}` : name;
     return (metrics[key] ??= { type: m.type, contains: m.contains, values: values(m, samplesOf(m, selector), durationMs, trendStats) });
   };
   for (const [name, m] of Object.entries(records.metrics)) if (m.samples.length > 0) entry(name, null);
@@ -157,11 +158,6 @@ export type SummaryData = ReturnType<typeof summaryData>;
 export function textSummary(data: SummaryData): string {
   return Object.entries(data.metrics)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(
-      ([name, m]) =>
-        `  ${name}: ${Object.entries(m.values)
-          .map(([k, v]) => `${k}=${Number(v.toFixed(3))}`)
-          .join(" ")}\n`,
-    )
+    .map(([name, m]) => `  ${name}: ${Object.entries(m.values).map(pair("=", 3)).join(" ")}\n`)
     .join("");
 }

@@ -59,15 +59,9 @@ function describe(err: unknown): string {
   return proc.env.K6H_DEBUG ? String(err.stack) : `${err.name === "Error" ? "" : `${err.name}: `}${err.message}`;
 }
 
-const MODULES: Record<string, object> = {
-  k6,
-  "k6/crypto": crypto,
-  "k6/encoding": encoding,
-  "k6/execution": execution,
-  "k6/http": http,
-  "k6/metrics": metrics,
-  ...(config.xk6Sql ? { "k6/x/sql": sql, "k6/x/sql/driver/postgres": driver } : {}),
-};
+const K6_MODULES = { k6, "k6/crypto": crypto, "k6/encoding": encoding, "k6/execution": execution, "k6/http": http, "k6/metrics": metrics };
+const SQL_MODULES = { "k6/x/sql": sql, "k6/x/sql/driver/postgres": driver };
+const MODULES: Record<string, object> = config.xk6Sql ? { ...K6_MODULES, ...SQL_MODULES } : K6_MODULES;
 
 // k6's console writes log lines to stderr; stdout carries only the summary.
 for (const level of ["log", "info", "warn", "error", "debug"] as const) {
