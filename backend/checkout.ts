@@ -1,6 +1,7 @@
 // The shopper's two calls: enhanced-checkout (reserve + pending order, idempotent by key) and opening
 // the payment session of that order. Framework-free: they take parsed input and return status + body,
 // so the same code can sit behind Hono on Node or in a Supabase Edge Function.
+import { UUID_PATTERN } from "../lib/uuid.ts";
 import type { Caller } from "./auth.ts";
 import type { Db } from "./db.ts";
 import { invalidRequest } from "./http-errors.ts";
@@ -52,7 +53,7 @@ export async function enhancedCheckout(db: Db, publicUrl: string, body: unknown,
 
 /** POST /functions/v1/checkout-session/<order_id>: what the hosted payment page checks first. */
 export async function openCheckoutSession(db: Db, orderId: string): Promise<Reply> {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(orderId)) {
+  if (!UUID_PATTERN.test(orderId)) {
     throw invalidRequest([
       { field: "order_id", problem: "the path must end in the order's uuid (the session_url from enhanced-checkout)" },
     ]);

@@ -21,19 +21,14 @@
 // transaction by statement_timeout / lock_timeout on the server, set below the client's bound so a
 // merely slow database cancels the statement itself and the connection survives.
 import pg from "pg";
-import type { Isolation } from "./config.ts";
+import type { TargetConfig } from "./config.ts";
 import { fromDatabaseError, isConnectionFailure, isRetryableConflict, serializationFailure } from "./http-errors.ts";
 
-export interface DbOptions {
-  databaseUrl: string;
-  isolation: Isolation;
-  poolSize: number;
-  poolTimeoutMs: number;
-  maxRetries: number;
-  queryTimeoutMs: number;
-  statementTimeoutMs: number;
-  lockTimeoutMs: number;
-}
+/** The target's settings the database layer reads (backend/config.ts documents each). */
+export type DbOptions = { databaseUrl: string } & Pick<
+  TargetConfig,
+  "isolation" | "poolSize" | "poolTimeoutMs" | "maxRetries" | "queryTimeoutMs" | "statementTimeoutMs" | "lockTimeoutMs"
+>;
 
 /** A statement's rows and the 40001/40P01 retries it took to get them. */
 interface Retried<T> {

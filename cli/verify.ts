@@ -7,11 +7,10 @@ import { configSecrets, redactText } from "../lib/redact.ts";
 import { rowsToOutcomes } from "../lib/summary-model.ts";
 import { renderCapacitySection, renderInvariantSection } from "../lib/summary-text.ts";
 import { capacityChecks, parseCapacity, parseInvariantRows } from "../lib/teardown-checks.ts";
+import { UUID_PATTERN as UUID } from "../lib/uuid.ts";
 import { CliExit, runCli } from "./exit.ts";
 import { EXIT } from "./exit-codes.ts";
 import { checkConfig } from "./k6-common.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function main(): Promise<number> {
   let eventId: string | undefined;

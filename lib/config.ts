@@ -5,6 +5,7 @@
 // v0.49 building and running these schemas with zod v3 cost ~30 ms of CPU and ~4.5 MB per parse, in
 // every k6 instance that parses (docs/k6-generator.md). URLs are checked with patterns (k6 has no URL).
 import { LOCAL_SERVICE_ROLE_KEY, LOCAL_SUPABASE_URL } from "./local-target.ts";
+import { UUID_PATTERN as UUID } from "./uuid.ts";
 import { presentText, vuKeys, type Env } from "./vu-config.ts";
 
 export interface LoadConfig {
@@ -53,7 +54,6 @@ export interface ConfigOptions {
   sqlTeardown?: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HTTP_URL = /^https?:\/\/[^\s/?#]+(?::\d+)?(?:\/[^\s?#]*)?$/i;
 const PG_URL = /^postgres(?:ql)?:\/\/\S+$/i;
 const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;

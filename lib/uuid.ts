@@ -6,6 +6,9 @@
 const HEX: string[] = [];
 for (let i = 0; i < 256; i++) HEX.push((i < 16 ? "0" : "") + i.toString(16));
 
+/** Any UUID in its canonical text form, as PostgreSQL's uuid type prints it (any version). */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function uuidV4FromBytes(bytes: ArrayLike<number>): string {
   if (bytes.length < 16) throw new Error(`uuidV4FromBytes needs 16 random bytes, got ${bytes.length}`);
   const b = bytes as number[];
