@@ -25,6 +25,8 @@ export interface CleanupOptions {
   /** The cleanup runs on its own connection: at READ COMMITTED as pg_cron would, with PostgreSQL's own error text. */
   databaseUrl: string;
   intervalMs: number;
+  /** Bucketed tiers' counters are settled on the first tick at least this long after the previous settle (timer mode). */
+  settleIntervalMs: number;
   /** Idempotency-Key outcomes older than this are deleted on each tick (timer mode). */
   idempotencyTtlSeconds: number;
   /** Bound of the wait for a connection, as for requests. */
@@ -34,8 +36,8 @@ export interface CleanupOptions {
 
 const REPAIRS_PER_TICK = 100;
 const STUCK_TIERS_LISTED = 6;
-// Bucketed tiers' counters, settled from their buckets on every tick (pg_cron's job 'liventix-settle-tier-counters'
-// does it where the database schedules the cleanup itself).
+// Bucketed tiers' counters, settled from their buckets every settleIntervalMs (pg_cron's job
+// 'liventix-settle-tier-counters' does it every minute where the database schedules the cleanup itself).
 const SETTLE_TIER_COUNTERS = "SELECT public.settle_tier_counters()";
 // Stored Idempotency-Key outcomes are only needed while clients may still retry; past the TTL a key is free
 // again and a request reusing it runs afresh.
@@ -56,12 +58,13 @@ async function runOrReadCleanup(
   client: Queryable,
   mode: CleanupTimer["mode"],
   idempotencyTtlSeconds: number,
+  settle: boolean,
 ): Promise<CleanupFailure | null | undefined> {
   if (mode === "timer") {
     try {
       await client.query("SELECT public.cleanup_expired_holds()");
       // Its own transaction: a settle waits for reservations in flight, and must not hold the expired holds meanwhile.
-      await client.query(SETTLE_TIER_COUNTERS);
+      if (settle) await client.query(SETTLE_TIER_COUNTERS);
       await client.query(EXPIRE_IDEMPOTENCY_KEYS, [idempotencyTtlSeconds]);
       return null;
     } catch (err) {
@@ -107,9 +110,12 @@ export async function startCleanup(options: CleanupOptions): Promise<CleanupTime
     job?.active ? `the pg_cron job "${job.jobname ?? job.jobid}"` : "hold cleanup (cleanup_expired_holds)",
   );
 
+  let lastSettle = Date.now();
   const observe = async (): Promise<CleanupObservation> => {
     try {
-      const failure = await runOrReadCleanup(pool, mode, options.idempotencyTtlSeconds);
+      const settle = Date.now() - lastSettle >= options.settleIntervalMs;
+      if (settle) lastSettle = Date.now();
+      const failure = await runOrReadCleanup(pool, mode, options.idempotencyTtlSeconds, settle);
       const repairs = await readRepairs(pool, { afterId: seenRepair, limit: REPAIRS_PER_TICK });
       seenRepair = repairs.at(-1)?.id ?? seenRepair;
       const stuck = failure && report.isNewFailure(failure) ? await stuckTiers(pool, 0, STUCK_TIERS_LISTED) : [];

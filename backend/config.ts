@@ -28,6 +28,8 @@ export interface TargetConfig {
   /** Server-side lock_timeout of every transaction. */
   lockTimeoutMs: number;
   cleanupIntervalMs: number;
+  /** How often that timer also settles bucketed tiers' counters (at its first tick this long after the last settle). */
+  settleIntervalMs: number;
   /** Stored Idempotency-Key outcomes older than this are deleted by the cleanup timer. */
   idempotencyTtlSeconds: number;
   logLevel: LogLevel;
@@ -48,6 +50,9 @@ export const DEFAULTS: Omit<TargetConfig, "databaseUrl"> = {
   statementTimeoutMs: 2000,
   lockTimeoutMs: 1500,
   cleanupIntervalMs: 10_000,
+  // pg_cron's 'liventix-settle-tier-counters' runs every minute: a settle fails the SERIALIZABLE writers of
+  // the tier in flight at that instant, so the target settles no more often than a Supabase project does.
+  settleIntervalMs: 60_000,
   // The same retention as the pg_cron job's cleanup_idempotency_keys() default.
   idempotencyTtlSeconds: 86_400,
   logLevel: "info",
@@ -87,6 +92,7 @@ const ENV = z
     TARGET_STATEMENT_TIMEOUT_MS: wholeNumber(10, 600_000, DEFAULTS.statementTimeoutMs),
     TARGET_LOCK_TIMEOUT_MS: wholeNumber(10, 600_000, DEFAULTS.lockTimeoutMs),
     TARGET_CLEANUP_INTERVAL_MS: wholeNumber(100, 86_400_000, DEFAULTS.cleanupIntervalMs),
+    TARGET_SETTLE_INTERVAL_MS: wholeNumber(100, 86_400_000, DEFAULTS.settleIntervalMs),
     TARGET_IDEMPOTENCY_TTL_S: wholeNumber(1, 31_536_000, DEFAULTS.idempotencyTtlSeconds),
     TARGET_LOG_LEVEL: z.enum(["info", "debug"], { errorMap: () => ({ message: 'must be "info" or "debug"' }) }).default(DEFAULTS.logLevel),
     JWT_SECRET: z.string().min(32, "must be at least 32 characters (HS256 signing secret)").default(DEFAULTS.jwtSecret),
@@ -144,6 +150,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): TargetConfig {
     statementTimeoutMs: e.TARGET_STATEMENT_TIMEOUT_MS,
     lockTimeoutMs: e.TARGET_LOCK_TIMEOUT_MS,
     cleanupIntervalMs: e.TARGET_CLEANUP_INTERVAL_MS,
+    settleIntervalMs: e.TARGET_SETTLE_INTERVAL_MS,
     idempotencyTtlSeconds: e.TARGET_IDEMPOTENCY_TTL_S,
     logLevel: e.TARGET_LOG_LEVEL,
     jwtSecret: e.JWT_SECRET,

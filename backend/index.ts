@@ -104,6 +104,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
     const cleanup = await startCleanup({
       databaseUrl: database.url,
       intervalMs: settings.cleanupIntervalMs,
+      settleIntervalMs: settings.settleIntervalMs,
       idempotencyTtlSeconds: settings.idempotencyTtlSeconds,
       connectTimeoutMs: settings.poolTimeoutMs,
       log,

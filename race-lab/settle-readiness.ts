@@ -1,7 +1,7 @@
 // Are the Liventix Advanced Load Testing Guide's counters of bucketed tiers kept settled? A bucketed tier's sold_quantity and
 // reserved_quantity are exact after each settle_tier_counters() (supabase/migrations/20261201000200_
-// inventory_buckets.sql), which the cleanup tick runs; a tier left unsettled for several ticks means nothing
-// settles it, and dashboards reading the tier row see old numbers.
+// inventory_buckets.sql), which pg_cron's job or the embedded target's timer runs every minute; a tier left
+// unsettled for several minutes means nothing settles it, and dashboards reading the tier row see old numbers.
 import type pg from "pg";
 import { MISSED_INTERVALS } from "../backend/hold-expiry-sql.ts";
 import { ago } from "./hold-expiry.ts";

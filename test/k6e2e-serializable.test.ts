@@ -17,11 +17,10 @@ let target: TestTarget;
 let results = "";
 
 before(async () => {
-  // The cleanup timer (which also settles bucketed tiers' counters) keeps startTestTarget's 60 s, so it
-  // does not tick inside these few-second runs: a settle rewrites every bucket and fails the reservations
-  // in flight at that instant, a handful per tick, which weighs ~0.1 % of a real k6 run's reserves but
-  // several % of the ~200 these slow worker-thread VUs make (the real-k6 runs in docs/inventory-buckets.md
-  // keep the 10 s default).
+  // The cleanup timer keeps startTestTarget's 60 s (and the settle its 60 s default), so neither runs inside
+  // these few-second runs: a settle rewrites every bucket and fails the reservations in flight at that
+  // instant, a handful per settle, which weighs ~0.1 % of a real k6 run's reserves but several % of the
+  // ~200 these slow worker-thread VUs make.
   target = await startTestTarget({ isolation: "serializable" });
   results = await mkdtemp(path.join(tmpdir(), "k6e2e-serializable-"));
 });

@@ -120,3 +120,69 @@ test("40 concurrent HTTP reserves on 1,024 buckets: under 5 % of their transacti
   t.diagnostic(`${conflicts} of ${transactions} reserve transactions conflicted (${(rate * 100).toFixed(2)} %)`);
   assert.ok(rate < 0.05, `${(rate * 100).toFixed(2)} % of reserve transactions met 40001 (the guide: under 5 %)`);
 });
+
+/**
+ * Two clicks of one session under SERIALIZABLE, made to overlap for certain: the first click's transaction
+ * has taken its hold and stays open while the second starts, takes its snapshot and reaches the hold's
+ * unique index, where it waits (seen in pg_locks); then the first commits. try_reserve picks its bucket
+ * with random(): both sessions are seeded so that they pick different buckets (the same bucket would be a
+ * genuine write conflict on that bucket, not the duplicate this is about). Nothing else is read in the
+ * two transactions: a read of the holds' index page would be a real read-write conflict (40001).
+ */
+async function overlappingClicks(tierId: string): Promise<{ first: { ok: boolean }; second: { ok?: boolean; error?: string } }> {
+  const session = randomUUID();
+  const call = "SELECT public.try_reserve($1::uuid, 2, $2) AS r";
+  return withPg(target.databaseUrl, (first) =>
+    withPg(target.databaseUrl, async (second) => {
+      const firstBucket = await seedBucket(first, 0.25);
+      for (let seed = 0.5; (await seedBucket(second, seed)) === firstBucket; seed += 0.01);
+      await first.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      const firstReply = (await first.query<{ r: { ok: boolean } }>(call, [tierId, session])).rows[0]!.r;
+      await second.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      const secondPid = (await second.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const secondCall = second.query<{ r: { ok?: boolean; error?: string } }>(call, [tierId, session]);
+      await withPg(target.databaseUrl, async (watcher) => {
+        for (;;) {
+          const { rows } = await watcher.query("SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted", [secondPid]);
+          if (rows.length > 0) return;
+        }
+      });
+      await first.query("COMMIT");
+      const secondReply = (await secondCall).rows[0]!.r;
+      await second.query("COMMIT");
+      return { first: firstReply, second: secondReply };
+    }),
+  );
+}
+
+/** Seeds the session's random() with `seed` and answers the bucket (of 1,024) try_reserve's first draw will pick. */
+async function seedBucket(c: pg.Client, seed: number): Promise<number> {
+  await c.query("SELECT setseed($1)", [seed]);
+  const { rows } = await c.query<{ b: number }>("SELECT floor(random() * 1024)::int AS b");
+  await c.query("SELECT setseed($1)", [seed]);
+  return rows[0]!.b;
+}
+
+test("a double-clicked reserve under SERIALIZABLE: the second click is HOLD_EXISTS, not a serialization failure, and gives its seats back", async () => {
+  const small = await target.rpc<LoadTestEvent>("load_test_setup", { p_tickets_per_tier: 10, p_name: "ser-double-click" });
+  for (const [design, tierId] of [
+    ["1,024 buckets", ev.tier_ids[0]!],
+    ["the single row", small.tier_ids[0]!],
+  ] as const) {
+    const { first, second } = await overlappingClicks(tierId);
+    assert.equal(first.ok, true, design);
+    assert.equal(second.error, "HOLD_EXISTS", `${design}: ${JSON.stringify(second)}`);
+    const held = await withPg(target.databaseUrl, async (c) => {
+      const live = await c.query<{ reserved: number }>(
+        "SELECT reserved_quantity AS reserved FROM tier_inventory((SELECT event_id FROM ticket_tiers WHERE id = $1)) WHERE tier_id = $1",
+        [tierId],
+      );
+      const holds = await c.query<{ n: number }>(
+        "SELECT coalesce(sum(quantity), 0)::int AS n FROM ticket_holds WHERE tier_id = $1 AND status = 'active'",
+        [tierId],
+      );
+      return { reserved: live.rows[0]!.reserved, held: holds.rows[0]!.n };
+    });
+    assert.equal(held.reserved, held.held, `${design}: the second click's seats went back`);
+  }
+});
