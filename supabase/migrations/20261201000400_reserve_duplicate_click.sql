@@ -4,7 +4,7 @@
 -- Why: try_reserve took the hold with INSERT ... ON CONFLICT DO NOTHING. Under REPEATABLE READ and
 -- SERIALIZABLE, ON CONFLICT raises 40001 ("could not serialize access due to concurrent update") when the
 -- conflicting row was committed after the transaction's snapshot, which is exactly what the second of two
--- clicks sent at once meets: the first click's hold. On the embedded target's k6 spike (500 VUs, 2 % of
+-- clicks sent at once meets: the first click's hold. On the embedded target's k6 spike (500 VUs, 5 % of
 -- reserves double-clicked) that was half of the reservations' 40001s, each retried by the server only to
 -- end in HOLD_EXISTS. A plain INSERT waits for the first click the same way, then fails the unique index
 -- with 23505, which PostgreSQL reports as such unless this transaction had read the conflicting index page
