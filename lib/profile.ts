@@ -25,8 +25,7 @@ export type ProfileSpec = { description: string } & (
 
 const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
 
-/** Seconds in a k6 duration such as "1m10s", "30s", "2h"; throws on anything else. */
-/** Seconds in a k6 duration: hours, minutes, seconds and milliseconds, decimals allowed ("1m30s", "0.5s", "500ms"). */
+/** Seconds in a k6 duration: hours, minutes, seconds and milliseconds, decimals allowed ("1m30s", "0.5s", "500ms"); throws on anything else. */
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
   // String.match rather than matchAll: k6 v0.49's runtime is the judge of what lib/ may call.

@@ -9,7 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import { startTestTarget, withPg, type LoadTestEvent, type TestTarget } from "./support/target.ts";
+import { startTestTarget, waitFor, withPg, type LoadTestEvent, type TestTarget } from "./support/target.ts";
 import { RETRIES_HEADER } from "../lib/errors.ts";
 import { PAID_EVENT_TYPE } from "../backend/schemas.ts";
 
@@ -141,12 +141,12 @@ async function overlappingClicks(tierId: string): Promise<{ first: { ok: boolean
       await second.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
       const secondPid = (await second.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
       const secondCall = second.query<{ r: { ok?: boolean; error?: string } }>(call, [tierId, session]);
-      await withPg(target.databaseUrl, async (watcher) => {
-        for (;;) {
+      await withPg(target.databaseUrl, (watcher) =>
+        waitFor("the second click waiting for the first", async () => {
           const { rows } = await watcher.query("SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted", [secondPid]);
-          if (rows.length > 0) return;
-        }
-      });
+          return rows.length > 0 ? true : undefined;
+        }),
+      );
       await first.query("COMMIT");
       const secondReply = (await secondCall).rows[0]!.r;
       await second.query("COMMIT");
