@@ -3,7 +3,10 @@
 // and a suite bundle side by side, BENCH_K6_ROUNDS times alternating, and prints each side's k6
 // CPU-seconds and peak RSS and the ratios: CPU per request, so that a round where the machine could
 // not reach the capped rate still compares like with like, and the median round against the goals
-// (CPU <= 1.2x, RSS <= 1.5x), since other work on a shared machine skews single rounds. It also times
+// (CPU <= 1.2x, RSS <= 1.5x), since other work on a shared machine skews single rounds. Both sides run
+// k6 on one core (GOMAXPROCS=1): on every core, k6's CPU time also counts the Go scheduler spinning
+// while it waits for work, which moved one side's rounds by up to 9 % and the ratio of single rounds of
+// one code from 1.13x to 1.44x (docs/k6-generator.md); at this rate k6 needs a fifth of a core. It also times
 // `k6 inspect` of every bundle (goal: <= 1 s). Needs a k6 on PATH (or K6_BINARY) and GNU time;
 // exits 69 without them. Not a test: it prints numbers and writes results/bench-k6.json.
 import { spawn } from "node:child_process";
@@ -165,6 +168,7 @@ async function main(): Promise<number> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       K6_NO_USAGE_REPORT: "true",
+      GOMAXPROCS: "1",
       ...clientEnv(target),
       EVENT_ID: eventId,
       TIER_ID: tierId,
@@ -213,7 +217,7 @@ async function main(): Promise<number> {
     const slowest = inspect.reduce((a, b) => (b.seconds > a.seconds ? b : a));
     const lines = [
       `machine: ${cpus().length} cores, 1-minute load average ${loadAtStart} at start, ${loadavg()[0]!.toFixed(1)} at end; k6 ${info.version}`,
-      `load: ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, one sold-out tier (every reserve answers 409)`,
+      `load: ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, one sold-out tier (every reserve answers 409); k6 on one core (GOMAXPROCS=1) on both sides`,
       ...rounds.flatMap((r, i) => [
         `round ${i + 1}  bare script      CPU ${fmt(r.bare.cpuSeconds)} s   peak RSS ${fmt(r.bare.peakRssMb, 0)} MB   requests ${r.bare.requests ?? "?"}   exit ${r.bare.exitCode}`,
         `         dist/${settings.bundle}.js${" ".repeat(Math.max(1, 11 - settings.bundle.length))}CPU ${fmt(r.bundle.cpuSeconds)} s   peak RSS ${fmt(r.bundle.peakRssMb, 0)} MB   requests ${r.bundle.requests ?? "?"}   exit ${r.bundle.exitCode}`,
