@@ -1,12 +1,15 @@
 // `npm run bench:k6`: what the suite costs the load generator. Against one embedded target and one
-// sold-out tier, at the same capped rate (k6 --rps), it runs a bare k6 script (one POST, one check)
-// and a suite bundle side by side, BENCH_K6_ROUNDS times alternating, and prints each side's k6
-// CPU-seconds and peak RSS and the ratios: CPU per request, so that a round where the machine could
-// not reach the capped rate still compares like with like, and the median round against the goals
-// (CPU <= 1.2x, RSS <= 1.5x), since other work on a shared machine skews single rounds. Both sides run
-// k6 on one core (GOMAXPROCS=1): on every core, k6's CPU time also counts the Go scheduler spinning
-// while it waits for work, which moved one side's rounds by up to 9 % and the ratio of single rounds of
-// one code from 1.13x to 1.44x (docs/k6-generator.md); at this rate k6 needs a fifth of a core. It also times
+// sold-out tier, at the same capped rate (k6 --rps), it runs three k6 scripts side by side,
+// BENCH_K6_ROUNDS times in rotating order: a bare script (one POST, one check), a floor script (the same
+// POST and the four samples the guide's measures need on every reserve, written as plainly as k6
+// allows) and a suite bundle. It prints each side's k6 CPU-seconds and peak RSS and the ratios: CPU per
+// request, so that a round where the machine could not reach the capped rate still compares like with
+// like, and the median round against the goals (CPU <= 1.2x, RSS <= 1.5x, bundle against bare), since
+// other work on a shared machine skews single rounds. The floor separates what recording the guide's
+// measures costs any script under this k6 from what the suite's own code adds. Every side runs k6 on one
+// core (GOMAXPROCS=1): on every core, k6's CPU time also counts the Go scheduler spinning while it
+// waits for work, which moved one side's rounds by up to 9 % and the ratio of single rounds of one code
+// from 1.13x to 1.44x (docs/k6-generator.md); at this rate k6 needs a fifth of a core. It also times
 // `k6 inspect` of every bundle (goal: <= 1 s). Needs a k6 on PATH (or K6_BINARY) and GNU time;
 // exits 69 without them. Not a test: it prints numbers and writes results/bench-k6.json.
 import { spawn } from "node:child_process";
@@ -20,6 +23,7 @@ import { EXIT } from "./exit-codes.ts";
 import { findK6, k6Info, k6MissingMessage } from "./k6-binary.ts";
 import { ROOT, ensureBuilt } from "./k6-dist.ts";
 import { isBundleName } from "../lib/bundles.ts";
+import { RETRIES_HEADER, TAXONOMY } from "../lib/errors.ts";
 
 const GOALS = { cpu: 1.2, rss: 1.5, inspectSeconds: 1 };
 const GNU_TIME = "/usr/bin/time";
@@ -55,10 +59,10 @@ function readSettings(): Settings {
 }
 
 /**
- * The bare side: the same POST the suite's reserve sends (keys, a fresh session and Idempotency-Key,
- * made the way lib/uuid.ts makes them) and one check; nothing else.
+ * What the bare and floor sides share: the same POST the suite's reserve sends (keys, a fresh session and
+ * Idempotency-Key, made the way lib/uuid.ts makes them).
  */
-const BARE_SCRIPT = `var http = require("k6/http");
+const REQUEST_PRELUDE = `var http = require("k6/http");
 var k6 = require("k6");
 var crypto = require("k6/crypto");
 var url = __ENV.SUPABASE_URL + "/functions/v1/enhanced-checkout";
@@ -69,12 +73,53 @@ function uuid() {
   return x[b[0]] + x[b[1]] + x[b[2]] + x[b[3]] + "-" + x[b[4]] + x[b[5]] + "-" + x[(b[6] & 15) | 64] + x[b[7]] + "-" +
     x[(b[8] & 63) | 128] + x[b[9]] + "-" + x[b[10]] + x[b[11]] + x[b[12]] + x[b[13]] + x[b[14]] + x[b[15]];
 }
-exports.default = function () {
+`;
+
+/** The bare side: that POST and one check; nothing else. */
+const BARE_SCRIPT = `${REQUEST_PRELUDE}exports.default = function () {
   var body = JSON.stringify({ event_id: __ENV.EVENT_ID, tier_id: __ENV.TIER_ID, quantity: 1, session_id: uuid() });
   var res = http.post(url, body, { headers: { apikey: key, Authorization: "Bearer " + key, "Content-Type": "application/json", "Idempotency-Key": uuid() }, tags: { name: "reserve" } });
   k6.check(res, { "sold out": function (r) { return r.status === 409; } });
 };
 `;
+
+/**
+ * The floor side: that POST with the suite's expected statuses, and on every answer the four samples the
+ * guide's measures need (reserve_latency, reserve_errors{code}, reserve_conflicts with the server's
+ * retries from X-Serialization-Retries, reserve_failures), the sold-out answer recognised from its text,
+ * in one function. No script recording those measures under this k6 costs much less; its threshold makes
+ * a run that misreads the answers exit 99.
+ */
+const FLOOR_SCRIPT = `${REQUEST_PRELUDE}var metrics = require("k6/metrics");
+var latency = new metrics.Trend("reserve_latency", true);
+var errors = new metrics.Counter("reserve_errors");
+var conflicts = new metrics.Rate("reserve_conflicts");
+var serverRetries = new metrics.Counter("reserve_serialization_retries");
+var failures = new metrics.Rate("reserve_failures");
+var expected = http.expectedStatuses({ min: 200, max: 299 }, 409);
+var soldOutTags = { code: "${TAXONOMY.INSUFFICIENT_INVENTORY}" };
+var otherTags = { code: "other" };
+exports.options = { thresholds: { reserve_failures: ["rate==0"] } };
+exports.default = function () {
+  var body = JSON.stringify({ event_id: __ENV.EVENT_ID, tier_id: __ENV.TIER_ID, quantity: 1, session_id: uuid() });
+  var res = http.post(url, body, { headers: { apikey: key, Authorization: "Bearer " + key, "Content-Type": "application/json", "Idempotency-Key": uuid() }, tags: { name: "reserve" }, responseCallback: expected });
+  var text = res.body;
+  var soldOut = res.status === 409 && typeof text === "string" && text.indexOf('"error":"${TAXONOMY.INSUFFICIENT_INVENTORY}"') >= 0;
+  var retried = Number(res.headers["${RETRIES_HEADER}"]) || 0;
+  latency.add(res.timings.duration);
+  errors.add(1, soldOut ? soldOutTags : otherTags);
+  if (retried > 0) {
+    serverRetries.add(retried);
+    for (var n = retried; n > 0; n--) conflicts.add(true);
+  }
+  conflicts.add(false);
+  failures.add(!soldOut);
+};
+`;
+
+const SIDES = ["bare", "floor", "bundle"] as const;
+type Side = (typeof SIDES)[number];
+type Round = Record<Side, Measure>;
 
 interface Measure {
   cpuSeconds: number;
@@ -162,8 +207,9 @@ async function main(): Promise<number> {
   const work = await mkdtemp(path.join(tmpdir(), "bench-k6-"));
   const target = await startTarget({ port: 0, fast: true });
   try {
-    const bare = path.join(work, "bare.js");
-    await writeFile(bare, BARE_SCRIPT);
+    const scripts: Record<Side, string> = { bare: path.join(work, "bare.js"), floor: path.join(work, "floor.js"), bundle: bundleFile };
+    await writeFile(scripts.bare, BARE_SCRIPT);
+    await writeFile(scripts.floor, FLOOR_SCRIPT);
     const { eventId, tierId } = await soldOutTier(target);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -191,40 +237,49 @@ async function main(): Promise<number> {
       String(settings.rps),
     ];
     console.error(
-      `bench:k6: k6 ${info.version}, ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, ${settings.rounds} round(s) of bare vs dist/${settings.bundle}.js`,
+      `bench:k6: k6 ${info.version}, ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, ${settings.rounds} round(s) of bare, floor and dist/${settings.bundle}.js`,
     );
-    const rounds: { bare: Measure; bundle: Measure }[] = [];
+    const rounds: Round[] = [];
     for (let i = 0; i < settings.rounds; i++) {
-      // Alternate which side goes first, so drifting load elsewhere on the machine weighs on both alike.
-      const order = i % 2 === 0 ? (["bare", "bundle"] as const) : (["bundle", "bare"] as const);
-      const round: Partial<{ bare: Measure; bundle: Measure }> = {};
+      // Rotate which side goes first, so drifting load elsewhere on the machine weighs on all alike.
+      const order = SIDES.map((_, k) => SIDES[(i + k) % SIDES.length]!);
+      const round: Partial<Round> = {};
       for (const side of order) {
         console.error(`bench:k6: round ${i + 1}, ${side} ...`);
-        const m = await timed(k6, [...load, side === "bare" ? bare : bundleFile], env);
+        const m = await timed(k6, [...load, scripts[side]], env);
         // The bundle prints its own summary; its summary.json has the count.
         if (side === "bundle") m.requests = await bundleRequests(path.join(work, "summary.json"));
         round[side] = m;
       }
-      rounds.push(round as { bare: Measure; bundle: Measure });
+      rounds.push(round as Round);
     }
     console.error("bench:k6: k6 inspect of every bundle ...");
     const inspect = await startup(k6, info.sql);
 
     const perRequest = (m: Measure) => (m.requests ? m.cpuSeconds / m.requests : NaN);
-    const cpuRatios = rounds.map((r) => ratio(perRequest(r.bundle), perRequest(r.bare)));
+    const cpuRatio = (top: Side, bottom: Side) => rounds.map((r) => ratio(perRequest(r[top]), perRequest(r[bottom])));
+    const cpuRatios = cpuRatio("bundle", "bare");
+    const floorRatios = cpuRatio("floor", "bare");
+    const overFloorRatios = cpuRatio("bundle", "floor");
     const rssRatios = rounds.map((r) => ratio(r.bundle.peakRssMb, r.bare.peakRssMb));
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+    const rounded = (xs: number[]) => xs.map((x) => fmt(x)).join(", ");
     const slowest = inspect.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+    const label: Record<Side, string> = { bare: "bare script", floor: "floor script", bundle: `dist/${settings.bundle}.js` };
+    const width = Math.max(...Object.values(label).map((l) => l.length)) + 2;
+    const measureLine = (m: Measure, side: Side) =>
+      `${label[side].padEnd(width)}CPU ${fmt(m.cpuSeconds)} s   peak RSS ${fmt(m.peakRssMb, 0)} MB   requests ${m.requests ?? "?"}   exit ${m.exitCode}`;
     const lines = [
       `machine: ${cpus().length} cores, 1-minute load average ${loadAtStart} at start, ${loadavg()[0]!.toFixed(1)} at end; k6 ${info.version}`,
-      `load: ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, one sold-out tier (every reserve answers 409); k6 on one core (GOMAXPROCS=1) on both sides`,
+      `load: ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, one sold-out tier (every reserve answers 409); k6 on one core (GOMAXPROCS=1) on every side`,
       ...rounds.flatMap((r, i) => [
-        `round ${i + 1}  bare script      CPU ${fmt(r.bare.cpuSeconds)} s   peak RSS ${fmt(r.bare.peakRssMb, 0)} MB   requests ${r.bare.requests ?? "?"}   exit ${r.bare.exitCode}`,
-        `         dist/${settings.bundle}.js${" ".repeat(Math.max(1, 11 - settings.bundle.length))}CPU ${fmt(r.bundle.cpuSeconds)} s   peak RSS ${fmt(r.bundle.peakRssMb, 0)} MB   requests ${r.bundle.requests ?? "?"}   exit ${r.bundle.exitCode}`,
-        `         ratios           CPU per request ${fmt(cpuRatios[i]!)}x   peak RSS ${fmt(rssRatios[i]!)}x`,
+        ...SIDES.map((side, k) => `${k === 0 ? `round ${i + 1}`.padEnd(9) : " ".repeat(9)}${measureLine(r[side], side)}`),
+        `${" ".repeat(9)}${"ratios".padEnd(width)}CPU per request: bundle / bare ${fmt(cpuRatios[i]!)}x, floor / bare ${fmt(floorRatios[i]!)}x, bundle / floor ${fmt(overFloorRatios[i]!)}x   peak RSS ${fmt(rssRatios[i]!)}x`,
       ]),
-      `${mark(median(cpuRatios) <= GOALS.cpu)} k6 CPU per request, bundle / bare: median round ${fmt(median(cpuRatios))}x, rounds ${cpuRatios.map((x) => fmt(x)).join(", ")} (goal <= ${GOALS.cpu}x)`,
-      `${mark(median(rssRatios) <= GOALS.rss)} k6 peak RSS at ${settings.vus} VUs, bundle / bare: median round ${fmt(median(rssRatios))}x, rounds ${rssRatios.map((x) => fmt(x)).join(", ")} (goal <= ${GOALS.rss}x)`,
+      `${mark(median(cpuRatios) <= GOALS.cpu)} k6 CPU per request, bundle / bare: median round ${fmt(median(cpuRatios))}x, rounds ${rounded(cpuRatios)} (goal <= ${GOALS.cpu}x)`,
+      `   floor / bare: median round ${fmt(median(floorRatios))}x, rounds ${rounded(floorRatios)} (what recording the guide's four measures per reserve costs any script)`,
+      `   bundle / floor: median round ${fmt(median(overFloorRatios))}x, rounds ${rounded(overFloorRatios)} (what the suite's own code adds)`,
+      `${mark(median(rssRatios) <= GOALS.rss)} k6 peak RSS at ${settings.vus} VUs, bundle / bare: median round ${fmt(median(rssRatios))}x, rounds ${rounded(rssRatios)} (goal <= ${GOALS.rss}x)`,
       `${mark(slowest.seconds <= GOALS.inspectSeconds && inspect.every((r) => r.exitCode === 0))} k6 inspect: slowest ${slowest.bundle} ${fmt(slowest.seconds)} s (goal <= ${GOALS.inspectSeconds} s)` +
         (info.sql ? "" : "; dist/sql/ skipped: this k6 has no xk6-sql"),
       ...inspect.map(
@@ -236,7 +291,7 @@ async function main(): Promise<number> {
     await mkdir(path.join(ROOT, "results"), { recursive: true });
     await writeFile(
       path.join(ROOT, "results", "bench-k6.json"),
-      `${JSON.stringify({ k6: info.version, settings, rounds, cpuRatios, rssRatios, inspect, goals: GOALS }, null, 2)}\n`,
+      `${JSON.stringify({ k6: info.version, settings, rounds, cpuRatios, floorRatios, overFloorRatios, rssRatios, inspect, goals: GOALS }, null, 2)}\n`,
     );
     console.error("bench:k6: wrote results/bench-k6.json");
     return EXIT.OK;
