@@ -87,8 +87,8 @@ const BARE_SCRIPT = `${REQUEST_PRELUDE}exports.default = function () {
  * The floor side: that POST with the suite's expected statuses, and on every answer the four samples the
  * guide's measures need (reserve_latency, reserve_errors{code}, reserve_conflicts with the server's
  * retries from X-Serialization-Retries, reserve_failures), the sold-out answer recognised from its text,
- * in one function. No script recording those measures under this k6 costs much less; its threshold makes
- * a run that misreads the answers exit 99.
+ * in one function: about as plain as a script recording those measures gets. Its threshold makes a run
+ * that misreads the answers exit 99.
  */
 const FLOOR_SCRIPT = `${REQUEST_PRELUDE}var metrics = require("k6/metrics");
 var latency = new metrics.Trend("reserve_latency", true);
@@ -269,6 +269,9 @@ async function main(): Promise<number> {
     const width = Math.max(...Object.values(label).map((l) => l.length)) + 2;
     const measureLine = (m: Measure, side: Side) =>
       `${label[side].padEnd(width)}CPU ${fmt(m.cpuSeconds)} s   peak RSS ${fmt(m.peakRssMb, 0)} MB   requests ${m.requests ?? "?"}   exit ${m.exitCode}`;
+    const failedRuns = rounds.flatMap((r, i) =>
+      SIDES.filter((side) => r[side].exitCode !== 0).map((side) => `round ${i + 1} ${label[side]}`),
+    );
     const lines = [
       `machine: ${cpus().length} cores, 1-minute load average ${loadAtStart} at start, ${loadavg()[0]!.toFixed(1)} at end; k6 ${info.version}`,
       `load: ${settings.vus} VUs, ${settings.durationSeconds} s, --rps ${settings.rps}, one sold-out tier (every reserve answers 409); k6 on one core (GOMAXPROCS=1) on every side`,
@@ -276,6 +279,9 @@ async function main(): Promise<number> {
         ...SIDES.map((side, k) => `${k === 0 ? `round ${i + 1}`.padEnd(9) : " ".repeat(9)}${measureLine(r[side], side)}`),
         `${" ".repeat(9)}${"ratios".padEnd(width)}CPU per request: bundle / bare ${fmt(cpuRatios[i]!)}x, floor / bare ${fmt(floorRatios[i]!)}x, bundle / floor ${fmt(overFloorRatios[i]!)}x   peak RSS ${fmt(rssRatios[i]!)}x`,
       ]),
+      ...(failedRuns.length > 0
+        ? [`⚠ k6 exited non-zero in ${failedRuns.join(", ")}: those runs did not do the same work, so their ratios compare unlike runs`]
+        : []),
       `${mark(median(cpuRatios) <= GOALS.cpu)} k6 CPU per request, bundle / bare: median round ${fmt(median(cpuRatios))}x, rounds ${rounded(cpuRatios)} (goal <= ${GOALS.cpu}x)`,
       `   floor / bare: median round ${fmt(median(floorRatios))}x, rounds ${rounded(floorRatios)} (what recording the guide's four measures per reserve costs any script)`,
       `   bundle / floor: median round ${fmt(median(overFloorRatios))}x, rounds ${rounded(overFloorRatios)} (what the suite's own code adds)`,
