@@ -92,6 +92,26 @@ export function classify(res: ObservedResponse): Classification {
   return BY_CODE[classifyCode(res)];
 }
 
+const PLAIN_SOLD_OUT_PREFIX = `{"error":"${TAXONOMY.INSUFFICIENT_INVENTORY}",`;
+
+/**
+ * True when a 409's raw text is a sold-out answer that classify() puts in INSUFFICIENT_INVENTORY once
+ * parsed, recognised without parsing it: the load generator meets it on most reserves of a drop, and its
+ * JSON is garbage k6 then collects. It must open with that `error`, name no other `error`, `sqlstate` or
+ * `code` (JSON keeps a repeated key's last value) and hold no backslash, so that no escape can spell one
+ * of those keys; the rest is trusted to be the JSON object it looks like. False only means "parse it".
+ */
+export function isPlainSoldOutText(text: string): boolean {
+  return (
+    text.startsWith(PLAIN_SOLD_OUT_PREFIX) &&
+    text.endsWith("}") &&
+    text.indexOf("\\") < 0 &&
+    text.indexOf('"error"', PLAIN_SOLD_OUT_PREFIX.length) < 0 &&
+    text.indexOf('"sqlstate"') < 0 &&
+    text.indexOf('"code"') < 0
+  );
+}
+
 /** Human label of each taxonomy code, for tables. */
 export const TAXONOMY_LABELS: Readonly<Record<TaxonomyCode, string>> = {
   "40001": "serialization failure",

@@ -64,6 +64,7 @@ async function assertHealthy(r: K6RunResult, latencyMayMiss = false): Promise<vo
     [],
   );
   assert.ok(count(r, "reserve_latency") > 0, "reserves were made");
+  assertReserveAccounting(r);
   assert.equal(count(r, "oversell_detected"), 0);
   assert.equal(count(r, "invariant_violations"), 0);
   const summary = JSON.parse(await readFile(path.join(results, "summary.json"), "utf8"));
@@ -75,6 +76,19 @@ async function assertHealthy(r: K6RunResult, latencyMayMiss = false): Promise<vo
   for (const secret of [target.serviceRoleKey, target.webhookSecret, target.databaseUrl]) {
     for (const text of [html, junit, JSON.stringify(summary), r.stdout, r.stderr]) assert.ok(!text.includes(secret), "a secret leaked");
   }
+}
+
+/**
+ * Every reserve answer is sampled alike, whichever path recorded it (lib/k6/api.ts records a plain
+ * sold-out answer without the general retry loop): one reserve_latency sample per answer, one
+ * reserve_conflicts sample per database transaction (the server's retries, then the answer's own), one
+ * reserve_failures sample per final answer (every answer the client did not retry).
+ */
+function assertReserveAccounting(r: K6RunResult): void {
+  const answers = count(r, "reserve_latency");
+  const samples = (key: string) => (r.metrics[key]?.values.passes ?? 0) + (r.metrics[key]?.values.fails ?? 0);
+  assert.equal(samples("reserve_conflicts"), answers + count(r, "reserve_serialization_retries"), "reserve_conflicts samples");
+  assert.equal(samples("reserve_failures"), answers - count(r, "retries"), "reserve_failures samples");
 }
 
 const rate = (r: K6RunResult, key: string) => r.metrics[key]?.values.rate ?? 0;

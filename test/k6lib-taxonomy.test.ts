@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BACKOFF_CAP_MS, backoffDelayMs, parseRetryAfter } from "../lib/backoff.ts";
-import { classify, TAXONOMY_CODES, TAXONOMY_LABELS } from "../lib/classify.ts";
+import { classify, isPlainSoldOutText, TAXONOMY_CODES, TAXONOMY_LABELS } from "../lib/classify.ts";
 import { TAXONOMY } from "../lib/errors.ts";
 import { uuidV4FromBytes } from "../lib/uuid.ts";
 
@@ -16,6 +16,33 @@ test("success and legitimate sold-out", () => {
     code: TAXONOMY.INSUFFICIENT_INVENTORY,
     retryable: false,
   });
+});
+
+test("a sold-out answer is recognised from its text only where its JSON classifies as sold out", () => {
+  const soldOut = classify(err(409, "INSUFFICIENT_INVENTORY"));
+  const recognised = [
+    '{"error":"INSUFFICIENT_INVENTORY","message":"0 ticket(s) left, 1 requested"}',
+    '{"error":"INSUFFICIENT_INVENTORY","message":"sold out","left":0,"detail":{"tier":"t1"}}',
+  ];
+  for (const text of recognised) {
+    assert.equal(isPlainSoldOutText(text), true, text);
+    assert.equal(classify({ status: 409, body: JSON.parse(text) }), soldOut, text);
+  }
+  const parsedInstead = [
+    '{"error":"INSUFFICIENT_INVENTORY","sqlstate":"40001","message":"m"}',
+    '{"error":"INSUFFICIENT_INVENTORY","code":"23505","message":"m"}',
+    '{"error":"INSUFFICIENT_INVENTORY","message":"m","error":"HOLD_EXISTS"}',
+    '{"error":"INSUFFICIENT_INVENTORY","\\u0063ode":"23505"}',
+    '{"error":"INSUFFICIENT_INVENTORY","message":"a \\"quoted\\" word"}',
+    '{"message":"m","error":"INSUFFICIENT_INVENTORY"}',
+    '{ "error": "INSUFFICIENT_INVENTORY", "message": "m" }',
+    '{"error":"INSUFFICIENT_INVENTORY","message":"cut sh',
+    '{"error":"INSUFFICIENT_INVENTORY_X","message":"m"}',
+  ];
+  for (const text of parsedInstead) assert.equal(isPlainSoldOutText(text), false, text);
+  // A repeated or escaped key changes what the JSON says: the reason the text test refuses them.
+  assert.equal(classify({ status: 409, body: JSON.parse(parsedInstead[3]!) }).code, "23505");
+  assert.equal(classify({ status: 409, body: JSON.parse(parsedInstead[2]!) }).code, "HOLD_EXISTS");
 });
 
 test("database errors by SQLSTATE, from the target's sqlstate or PostgREST's code", () => {

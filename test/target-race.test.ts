@@ -4,6 +4,7 @@
 // applied exactly once however often the provider redelivers it.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { isPlainSoldOutText } from "../lib/classify.ts";
 import { RETRIES_HEADER } from "../lib/errors.ts";
 import { INVARIANT_NAMES, type InvariantRow } from "../lib/invariants.ts";
 import pg from "pg";
@@ -58,21 +59,29 @@ async function flashSale(t: TestTarget, label: string, setup: Record<string, unk
   const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => reserve(t, ev, `${label}-${i}`)));
   const statuses = new Map<number, number>();
   const errors = new Map<string, number>();
+  const soldOutTexts: string[] = [];
   for (const res of responses) {
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    const body = (await res.json()) as { error?: string };
+    const text = await res.text();
+    const body = JSON.parse(text) as { error?: string };
     if (body.error) errors.set(body.error, (errors.get(body.error) ?? 0) + 1);
+    if (body.error === "INSUFFICIENT_INVENTORY") soldOutTexts.push(text);
   }
   const retries = responses.map((res) => res.headers.get(RETRIES_HEADER));
-  return { ev, statuses, errors, retries };
+  return { ev, statuses, errors, retries, soldOutTexts };
 }
 
 describe("flash sale: 200 buyers", () => {
   test("READ COMMITTED: exactly 10 × 200 and 190 × 409, invariants hold", async () => {
-    const { ev, statuses, errors } = await flashSale(rc, "rc");
+    const { ev, statuses, errors, soldOutTexts } = await flashSale(rc, "rc");
     assert.equal(statuses.get(200), 10);
     assert.equal(statuses.get(409), 190);
     assert.deepEqual([...errors.keys()], ["INSUFFICIENT_INVENTORY"]);
+    // The load generator records these without parsing them (lib/k6/api.ts): each must be recognised.
+    assert.deepEqual(
+      soldOutTexts.filter((text) => !isPlainSoldOutText(text)),
+      [],
+    );
     assert.deepEqual(await tier(rc, ev.tier_ids[0]!), { sold: 0, reserved: 10 });
     await assertInvariants(rc, ev.event_id);
   });

@@ -2,17 +2,18 @@
 // Supabase headers, an Idempotency-Key on every reserve, bounded retries with capped exponential backoff
 // on 40001 / 40P01 / 503, and the metrics and checks of each step. Synchronous http.post on purpose:
 // under k6 v0.49 it ran about 1.5x the request rate of `await http.asyncRequest` on the same machine.
-// The reserve path is the load generator's hot path (docs/k6-generator.md): three samples per answer
-// and no check, plain object literals (esbuild lowers `{...a}` for ES2017 to a helper that costs goja
-// ~20 us a call), k6's res.json(), headers read only when asked for, and k6 modules imported by name
-// (a default import makes esbuild's interop helper copy every export of k6/http, and goja then builds
-// each of its native functions in every VU).
+// The reserve path is the load generator's hot path (docs/k6-generator.md): a plain sold-out answer
+// recognised from its text and recorded in reserve() itself (each JS call costs goja microseconds), four
+// samples per answer and no check, plain object literals (esbuild lowers `{...a}` for ES2017 to a helper
+// that costs goja ~20 us a call), k6's res.json() for other answers, headers read only when asked for,
+// and k6 modules imported by name (a default import makes esbuild's interop helper copy every export of
+// k6/http, and goja then builds each of its native functions in every VU).
 import { check, sleep } from "k6";
 import { hmac } from "k6/crypto";
 import { batch, expectedStatuses, get as httpGet, post as httpPost } from "k6/http";
 import { backoffDelayMs, parseRetryAfter } from "../backoff.ts";
-import { classify, type Classification } from "../classify.ts";
-import { RETRIES_HEADER, TAXONOMY } from "../errors.ts";
+import { classify, isPlainSoldOutText, type Classification } from "../classify.ts";
+import { RETRIES_HEADER, TAXONOMY, type TaxonomyCode } from "../errors.ts";
 import type { LoadConfig } from "../config.ts";
 import type { VuConfig } from "../vu-config.ts";
 import { isObject } from "../json.ts";
@@ -25,11 +26,11 @@ type Response = ReturnType<typeof httpPost>;
 export interface Reply {
   status: number;
   body: unknown;
-  text: string;
   durationMs: number;
+  /** k6's transport error (`res.error_code`, `res.error`) when no answer came (status 0); 0 and "" otherwise. */
   errorCode: number;
   error: string;
-  /** k6's response, for its headers: goja builds that object on each read, so only header() reads it. */
+  /** k6's response, for its headers and raw body: each read of one of its fields converts it from Go. */
   res: Response;
 }
 
@@ -46,24 +47,33 @@ export function bodyField(reply: Reply, name: string): unknown {
   return isObject(reply.body) ? reply.body[name] : undefined;
 }
 
-function toReply(res: Response): Reply {
-  const text = typeof res.body === "string" ? res.body : "";
-  let body: unknown = null;
-  // k6's own res.json() (Go's decoder) costs half of JSON.parse under k6 v0.49's interpreter.
-  if (text !== "") {
-    try {
-      body = res.json();
-    } catch {
-      body = null;
-    }
+/** The answer's raw text ("" when it had none), for messages. */
+export function replyText(reply: Reply): string {
+  const body = reply.res.body;
+  return typeof body === "string" ? body : "";
+}
+
+/** The answer's JSON, or null. k6's own res.json() (Go's decoder) costs half of JSON.parse under k6 v0.49. */
+function parseBody(res: Response): unknown {
+  try {
+    return res.json();
+  } catch {
+    return null; // no body, or not JSON
   }
+}
+
+// Every reply but reserve()'s plain sold-out answers passes here, and each read of a field of k6's
+// response converts it from Go: read each field once, and k6's error fields only when no answer came.
+function toReply(res: Response): Reply {
+  const status = res.status;
+  const timings = res.timings;
+  const answered = status !== 0;
   return {
-    status: res.status,
-    body,
-    text,
-    durationMs: res.timings ? res.timings.duration : 0,
-    errorCode: res.error_code ?? 0,
-    error: res.error ?? "",
+    status,
+    body: parseBody(res),
+    durationMs: timings ? timings.duration : 0,
+    errorCode: answered ? 0 : (res.error_code ?? 0),
+    error: answered ? "" : (res.error ?? ""),
     res,
   };
 }
@@ -107,6 +117,9 @@ export interface ReserveResult {
   body: string;
 }
 
+/** No error code is legitimate: one shared list, where a default `[]` would allocate one per reserve. */
+const NO_CODES: readonly string[] = [];
+
 /** reserve_errors' tags, one object per code. */
 const CODE_TAGS: Record<string, { code: string }> = {};
 
@@ -115,19 +128,48 @@ const RESERVE_EXPECTED = expectedStatuses({ min: 200, max: 299 }, 409);
 
 const RESERVE_TAGS = { name: "reserve" };
 
-function reserveParams(cfg: VuConfig, idempotencyKey: string, expected: Params["responseCallback"], tags = RESERVE_TAGS): Params {
+function reserveParams(cfg: VuConfig, idempotencyKey: string, expected: Params["responseCallback"], tags: Params["tags"]): Params {
   const key = cfg.anonKey;
   const headers = { apikey: key, Authorization: `Bearer ${key}`, "Content-Type": "application/json", "Idempotency-Key": idempotencyKey };
   return { headers, tags, responseCallback: expected };
 }
 
-function reserveUrl(cfg: VuConfig): string {
-  return `${cfg.supabaseUrl}/functions/v1/enhanced-checkout`;
-}
+const RESERVE_PATH = "/functions/v1/enhanced-checkout";
+
+/** The body every plain sold-out answer that reserve() recognises shares. */
+const SOLD_OUT_BODY = Object.freeze({ error: TAXONOMY.INSUFFICIENT_INVENTORY });
 
 /** One reserve attempt, nothing recorded: the raw call the retry loop and the idempotency replay share. */
 export function sendReserve(cfg: VuConfig, body: string, idempotencyKey: string, expected = RESERVE_EXPECTED): Reply {
-  return toReply(httpPost(reserveUrl(cfg), body, reserveParams(cfg, idempotencyKey, expected)));
+  return toReply(httpPost(`${cfg.supabaseUrl}${RESERVE_PATH}`, body, reserveParams(cfg, idempotencyKey, expected, RESERVE_TAGS)));
+}
+
+/**
+ * The samples every reserve answer gets: its latency, its code in reserve_errors{code}, and in
+ * reserve_conflicts one sample per database transaction it took (the server's 40001/40P01 retries, then
+ * the answer's own).
+ */
+function recordAnswer(durationMs: number, code: TaxonomyCode | null, res: Response): void {
+  m.reserveLatency.add(durationMs);
+  if (code !== null) m.reserveErrors.add(1, codeTags(code));
+  // No headers when no answer came (status 0); NaN where a backend does not send the header.
+  const retried = Number(res.headers?.[RETRIES_HEADER]);
+  if (retried > 0) recordServerRetries(retried);
+  m.reserveConflicts.add(code === TAXONOMY.SERIALIZATION || code === TAXONOMY.DEADLOCK);
+}
+
+function codeTags(code: TaxonomyCode): { code: string } {
+  return CODE_TAGS[code] || (CODE_TAGS[code] = { code });
+}
+
+/**
+ * The 40001/40P01s (at least one) the server met and retried before answering (X-Serialization-Retries),
+ * one reserve_conflicts sample each. k6 gives header names in Go's canonical form, RETRIES_HEADER's own,
+ * so one lookup reads it, where header() walks every name.
+ */
+function recordServerRetries(retried: number): void {
+  m.reserveSerializationRetries.add(retried);
+  for (let n = retried; n > 0; n--) m.reserveConflicts.add(true);
 }
 
 /**
@@ -140,20 +182,12 @@ function settleReserve(
   body: string,
   idempotencyKey: string,
   first: Reply,
-  legitimate: readonly string[] = [],
+  legitimate: readonly string[] = NO_CODES,
 ): ReserveResult {
   let reply = first;
   for (let attempt = 0; ; attempt++) {
     const classification = classify(reply);
-    const code = classification.code;
-    m.reserveLatency.add(reply.durationMs);
-    if (code !== null) m.reserveErrors.add(1, CODE_TAGS[code] || (CODE_TAGS[code] = { code }));
-    const retried = serverRetries(reply);
-    if (retried > 0) {
-      m.reserveSerializationRetries.add(retried);
-      for (let n = retried; n > 0; n--) m.reserveConflicts.add(true);
-    }
-    m.reserveConflicts.add(code === TAXONOMY.SERIALIZATION || code === TAXONOMY.DEADLOCK);
+    recordAnswer(reply.durationMs, classification.code, reply.res);
     if (classification.retryable && attempt < cfg.maxRetries) {
       m.retries.add(1);
       sleep(backoffDelayMs(attempt, Math.random, parseRetryAfter(header(reply, "Retry-After"))) / 1000);
@@ -168,16 +202,6 @@ function settleReserve(
   }
 }
 
-/**
- * The 40001/40P01 retries the server spent before this answer (X-Serialization-Retries; 0 where a backend
- * does not send it). k6 gives header names in Go's canonical form, RETRIES_HEADER's own, so one lookup
- * does, where header() walks every name.
- */
-function serverRetries(reply: Reply): number {
-  const n = Number(reply.res.headers?.[RETRIES_HEADER]);
-  return Math.max(n, 0);
-}
-
 /** A usable answer: 200 with a session_url, or 409 naming its error code. */
 function reserveAnswered(r: Reply): boolean {
   const body = r.body as Record<string, unknown> | null;
@@ -185,10 +209,31 @@ function reserveAnswered(r: Reply): boolean {
   return r.status === 200 ? typeof body.session_url === "string" : r.status === 409 && typeof body.error === "string";
 }
 
-/** Reserve (+ pending order) with retries; records reserve_latency per attempt, reserve_errors{code} (sold out included), reserve_conflicts, reserve_serialization_retries, retries and reserve_failures. */
-export function reserve(cfg: VuConfig, request: ReserveRequest, idempotencyKey: string = uuid()): ReserveResult {
+const SOLD_OUT = classify({ status: 409, body: SOLD_OUT_BODY });
+const SOLD_OUT_TAGS = codeTags(TAXONOMY.INSUFFICIENT_INVENTORY);
+
+/**
+ * Reserve (+ pending order) with retries; records reserve_latency per attempt, reserve_errors{code} (sold
+ * out included), reserve_conflicts, reserve_serialization_retries, retries and reserve_failures.
+ * Most reserves of a drop get a plain sold-out answer, and under k6 v0.49 every JS call on the way costs
+ * the load generator CPU (docs/k6-generator.md): that answer is recognised and recorded right here, with
+ * the samples settleReserve() would record for it (a final, legitimate, usable answer), and shares one body.
+ */
+export function reserve(cfg: VuConfig, request: ReserveRequest): ReserveResult {
+  const idempotencyKey = uuid();
   const body = JSON.stringify(request);
-  return settleReserve(cfg, body, idempotencyKey, sendReserve(cfg, body, idempotencyKey));
+  const res = httpPost(`${cfg.supabaseUrl}${RESERVE_PATH}`, body, reserveParams(cfg, idempotencyKey, RESERVE_EXPECTED, RESERVE_TAGS));
+  const text = res.status === 409 ? res.body : null;
+  if (typeof text !== "string" || !isPlainSoldOutText(text)) return settleReserve(cfg, body, idempotencyKey, toReply(res));
+  const durationMs = res.timings.duration;
+  m.reserveLatency.add(durationMs);
+  m.reserveErrors.add(1, SOLD_OUT_TAGS);
+  const retried = Number(res.headers[RETRIES_HEADER]);
+  if (retried > 0) recordServerRetries(retried);
+  m.reserveConflicts.add(false);
+  m.reserveFailures.add(false);
+  const reply: Reply = { status: 409, body: SOLD_OUT_BODY, durationMs, errorCode: 0, error: "", res };
+  return { reply, classification: SOLD_OUT, idempotencyKey, body };
 }
 
 /**
@@ -196,11 +241,20 @@ export function reserve(cfg: VuConfig, request: ReserveRequest, idempotencyKey: 
  * double-clicked button (the same request twice) or a scalper bot's burst of sessions. `legitimate`
  * names the error codes that are the correct answer for some of them (HOLD_EXISTS for a second click).
  */
-export function reserveAtOnce(cfg: VuConfig, requests: readonly ReserveRequest[], legitimate: readonly string[] = []): ReserveResult[] {
+export function reserveAtOnce(
+  cfg: VuConfig,
+  requests: readonly ReserveRequest[],
+  legitimate: readonly string[] = NO_CODES,
+): ReserveResult[] {
   const bodies = requests.map((r) => JSON.stringify(r));
   const keys = bodies.map(() => uuid());
   const replies = batch(
-    bodies.map((body, i) => ({ method: "POST", url: reserveUrl(cfg), body, params: reserveParams(cfg, keys[i]!, RESERVE_EXPECTED) })),
+    bodies.map((body, i) => ({
+      method: "POST",
+      url: `${cfg.supabaseUrl}${RESERVE_PATH}`,
+      body,
+      params: reserveParams(cfg, keys[i]!, RESERVE_EXPECTED, RESERVE_TAGS),
+    })),
   );
   return replies.map((res, i) => settleReserve(cfg, bodies[i]!, keys[i]!, toReply(res), legitimate));
 }
@@ -221,7 +275,7 @@ export function resumeInSecondTab(cfg: VuConfig, eventId: string, holdId: string
   const tabs = batch(
     [uuid(), uuid()].map((key) => ({
       method: "POST",
-      url: reserveUrl(cfg),
+      url: `${cfg.supabaseUrl}${RESERVE_PATH}`,
       body,
       params: reserveParams(cfg, key, undefined, SECOND_TAB_TAGS),
     })),

@@ -7,7 +7,7 @@ import { BUNDLES, SCENARIOS, type BundleName } from "../bundles.ts";
 import { bucketsPerTier, type LoadConfig } from "../config.ts";
 import { configSecrets, redactText } from "../redact.ts";
 import { vuSettings, type VuSettings } from "../vu-config.ts";
-import { bodyField, healthCheck, rpc, type Reply } from "./api.ts";
+import { bodyField, healthCheck, replyText, rpc, type Reply } from "./api.ts";
 
 export interface SetupData {
   eventId: string;
@@ -47,7 +47,10 @@ export function checkHealth(cfg: LoadConfig): Reply {
   }
   // A Supabase project has no /health route (404): reaching it is enough. 5xx means the backend is down.
   if (reply.status >= 500)
-    abort(cfg, `SUPABASE_URL ${cfg.supabaseUrl} is up but unhealthy: /health answered HTTP ${reply.status} ${reply.text.slice(0, 200)}`);
+    abort(
+      cfg,
+      `SUPABASE_URL ${cfg.supabaseUrl} is up but unhealthy: /health answered HTTP ${reply.status} ${replyText(reply).slice(0, 200)}`,
+    );
   return reply;
 }
 
@@ -92,11 +95,11 @@ export function setupRun(cfg: LoadConfig, bundle: BundleName): SetupData {
     ...(buckets > 1 ? { p_buckets_per_tier: buckets } : {}),
     p_name: `k6 ${bundle}`,
   });
-  if (reply.status !== 200) abort(cfg, setupFailure(cfg, reply.status, reply.text, buckets));
+  if (reply.status !== 200) abort(cfg, setupFailure(cfg, reply.status, replyText(reply), buckets));
   const eventId = bodyField(reply, "event_id");
   const tierIds = bodyField(reply, "tier_ids");
   if (typeof eventId !== "string" || !Array.isArray(tierIds) || tierIds.length === 0) {
-    abort(cfg, `load_test_setup answered an unexpected body: ${reply.text.slice(0, 300)}`);
+    abort(cfg, `load_test_setup answered an unexpected body: ${replyText(reply).slice(0, 300)}`);
   }
   const total = Number(bodyField(reply, "total_tickets"));
   const hold = Number(bodyField(reply, "hold_seconds"));
