@@ -117,7 +117,7 @@ export interface ReserveResult {
   body: string;
 }
 
-/** No error code is legitimate: one shared list, where a default `[]` would allocate one per reserve. */
+/** No error code is legitimate: one shared list, where a fresh `[]` would allocate one per reserve. */
 const NO_CODES: readonly string[] = [];
 
 /** reserve_errors' tags, one object per code. */
@@ -136,12 +136,16 @@ function reserveParams(cfg: VuConfig, idempotencyKey: string, expected: Params["
 
 const RESERVE_PATH = "/functions/v1/enhanced-checkout";
 
+function reserveUrl(cfg: VuConfig): string {
+  return `${cfg.supabaseUrl}${RESERVE_PATH}`;
+}
+
 /** The body every plain sold-out answer that reserve() recognises shares. */
 const SOLD_OUT_BODY = Object.freeze({ error: TAXONOMY.INSUFFICIENT_INVENTORY });
 
 /** One reserve attempt, nothing recorded: the raw call the retry loop and the idempotency replay share. */
 export function sendReserve(cfg: VuConfig, body: string, idempotencyKey: string, expected = RESERVE_EXPECTED): Reply {
-  return toReply(httpPost(`${cfg.supabaseUrl}${RESERVE_PATH}`, body, reserveParams(cfg, idempotencyKey, expected, RESERVE_TAGS)));
+  return toReply(httpPost(reserveUrl(cfg), body, reserveParams(cfg, idempotencyKey, expected, RESERVE_TAGS)));
 }
 
 /**
@@ -152,7 +156,8 @@ export function sendReserve(cfg: VuConfig, body: string, idempotencyKey: string,
 function recordAnswer(durationMs: number, code: TaxonomyCode | null, res: Response): void {
   m.reserveLatency.add(durationMs);
   if (code !== null) m.reserveErrors.add(1, codeTags(code));
-  // No headers when no answer came (status 0); NaN where a backend does not send the header.
+  // k6 gives header names in Go's canonical form, RETRIES_HEADER's own, so one lookup reads it (header()
+  // walks every name). No headers when no answer came (status 0); NaN where a backend does not send it.
   const retried = Number(res.headers?.[RETRIES_HEADER]);
   if (retried > 0) recordServerRetries(retried);
   m.reserveConflicts.add(code === TAXONOMY.SERIALIZATION || code === TAXONOMY.DEADLOCK);
@@ -164,8 +169,7 @@ function codeTags(code: TaxonomyCode): { code: string } {
 
 /**
  * The 40001/40P01s (at least one) the server met and retried before answering (X-Serialization-Retries),
- * one reserve_conflicts sample each. k6 gives header names in Go's canonical form, RETRIES_HEADER's own,
- * so one lookup reads it, where header() walks every name.
+ * one reserve_conflicts sample each.
  */
 function recordServerRetries(retried: number): void {
   m.reserveSerializationRetries.add(retried);
@@ -177,13 +181,7 @@ function recordServerRetries(retried: number): void {
  * `legitimate` names error codes that are the expected answer here (HOLD_EXISTS for the second click of
  * a double-click): counted in reserve_errors{code}, never in reserve_failures.
  */
-function settleReserve(
-  cfg: VuConfig,
-  body: string,
-  idempotencyKey: string,
-  first: Reply,
-  legitimate: readonly string[] = NO_CODES,
-): ReserveResult {
+function settleReserve(cfg: VuConfig, body: string, idempotencyKey: string, first: Reply, legitimate: readonly string[]): ReserveResult {
   let reply = first;
   for (let attempt = 0; ; attempt++) {
     const classification = classify(reply);
@@ -222,9 +220,10 @@ const SOLD_OUT_TAGS = codeTags(TAXONOMY.INSUFFICIENT_INVENTORY);
 export function reserve(cfg: VuConfig, request: ReserveRequest): ReserveResult {
   const idempotencyKey = uuid();
   const body = JSON.stringify(request);
+  // reserveUrl(cfg) spelled out: one call fewer on the hot path.
   const res = httpPost(`${cfg.supabaseUrl}${RESERVE_PATH}`, body, reserveParams(cfg, idempotencyKey, RESERVE_EXPECTED, RESERVE_TAGS));
   const text = res.status === 409 ? res.body : null;
-  if (typeof text !== "string" || !isPlainSoldOutText(text)) return settleReserve(cfg, body, idempotencyKey, toReply(res));
+  if (typeof text !== "string" || !isPlainSoldOutText(text)) return settleReserve(cfg, body, idempotencyKey, toReply(res), NO_CODES);
   const durationMs = res.timings.duration;
   m.reserveLatency.add(durationMs);
   m.reserveErrors.add(1, SOLD_OUT_TAGS);
@@ -251,7 +250,7 @@ export function reserveAtOnce(
   const replies = batch(
     bodies.map((body, i) => ({
       method: "POST",
-      url: `${cfg.supabaseUrl}${RESERVE_PATH}`,
+      url: reserveUrl(cfg),
       body,
       params: reserveParams(cfg, keys[i]!, RESERVE_EXPECTED, RESERVE_TAGS),
     })),
@@ -275,7 +274,7 @@ export function resumeInSecondTab(cfg: VuConfig, eventId: string, holdId: string
   const tabs = batch(
     [uuid(), uuid()].map((key) => ({
       method: "POST",
-      url: `${cfg.supabaseUrl}${RESERVE_PATH}`,
+      url: reserveUrl(cfg),
       body,
       params: reserveParams(cfg, key, undefined, SECOND_TAB_TAGS),
     })),
