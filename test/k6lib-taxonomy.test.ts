@@ -101,9 +101,14 @@ test("backoff grows exponentially with jitter and never exceeds 1 s", () => {
   assert.equal(parseRetryAfter(undefined), undefined);
 });
 
-test("UUID v4 from random bytes", () => {
-  const id = uuidV4FromBytes(new Uint8Array(16).fill(0xff));
+test("UUID v4 from random bytes, read at an offset", () => {
+  const id = uuidV4FromBytes(new Uint8Array(16).fill(0xff), 0);
   assert.equal(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
-  assert.match(uuidV4FromBytes(new Uint8Array(16)), /^00000000-0000-4000-8000-000000000000$/);
-  assert.throws(() => uuidV4FromBytes([1, 2, 3]), /16 random bytes/);
+  assert.match(uuidV4FromBytes(new Uint8Array(16), 0), /^00000000-0000-4000-8000-000000000000$/);
+  const drawn = Uint8Array.from({ length: 48 }, (_, i) => i);
+  assert.equal(uuidV4FromBytes(drawn, 16), "10111213-1415-4617-9819-1a1b1c1d1e1f");
+  assert.equal(uuidV4FromBytes(drawn, 32), "20212223-2425-4627-a829-2a2b2c2d2e2f");
+  assert.throws(() => uuidV4FromBytes([1, 2, 3], 0), /16 random bytes from offset 0, got 3/);
+  assert.throws(() => uuidV4FromBytes(drawn, 40), /16 random bytes from offset 40, got 8/);
+  assert.throws(() => uuidV4FromBytes(drawn, -1), /16 random bytes/);
 });

@@ -1,7 +1,21 @@
-// Random ids inside k6, which has no crypto.randomUUID: UUID v4 from k6/crypto's random bytes.
+// Random ids inside k6, which has no crypto.randomUUID: UUID v4 from k6/crypto's random bytes. Two ids
+// per reserve put this on the load generator's hot path, where each call into k6 costs more than
+// formatting an id (docs/k6-generator.md): each VU draws 64 ids' worth of bytes in one call.
 import { randomBytes } from "k6/crypto";
 import { uuidV4FromBytes } from "../uuid.ts";
 
+const BYTES_PER_DRAW = 16 * 64;
+
+// Per VU: each VU has its own module instance, so no two VUs share bytes.
+let drawn = new Uint8Array(0);
+let used = 0;
+
 export function uuid(): string {
-  return uuidV4FromBytes(new Uint8Array(randomBytes(16)));
+  if (used === drawn.length) {
+    drawn = new Uint8Array(randomBytes(BYTES_PER_DRAW));
+    used = 0;
+  }
+  const id = uuidV4FromBytes(drawn, used);
+  used += 16;
+  return id;
 }
