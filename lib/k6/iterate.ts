@@ -5,7 +5,7 @@
 // (generator_lag): when k6, or the machine it shares with the target, is out of CPU, every latency it
 // records includes that delay, and thresholds.json then fails the run on the generator instead of
 // blaming the backend. k6 wakes all VUs alike, so a tenth of them measure it as well as all would,
-// and the probe from every VU cost the load generator about 5 % of its CPU (docs/k6-generator.md).
+// and the probe from every VU cost the load generator about 4 % of its CPU (docs/k6-generator.md).
 import { sleep } from "k6";
 import { vuConfig, type VuConfig } from "../vu-config.ts";
 import { healthCheck } from "./api.ts";
