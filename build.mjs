@@ -58,17 +58,20 @@ export function handleSummary(data) { return summaryOutputs(data, plan.config, $
 `;
 }
 
+// The entry assigns k6's exports as plain properties of CommonJS `exports`, where ES `export`s would
+// become esbuild's getters (two of them chained): k6 looks `default` up on every iteration, and each
+// getter is a JS call on the load generator's hot path (docs/k6-generator.md).
 function entrySource(name) {
   return `
 import { iterate } from "./lib/k6/iterate.ts";
 import { scenario } from "./scenarios/${BUNDLES[name].scenario}.ts";
 import { lifecycle } from "liventix:lifecycle";
 const vu0 = __VU === 0 ? lifecycle() : null;
-export const options = vu0 ? vu0.options : {};
-export function setup() { return vu0.setup(); }
-export default function (data) { iterate(scenario, data); }
-export function teardown(data) { vu0.teardown(data); }
-export function handleSummary(data) { return vu0.handleSummary(data); }
+exports.options = vu0 ? vu0.options : {};
+exports.setup = function () { return vu0.setup(); };
+exports.default = function (data) { iterate(scenario, data); };
+exports.teardown = function (data) { vu0.teardown(data); };
+exports.handleSummary = function (data) { return vu0.handleSummary(data); };
 `;
 }
 
@@ -116,6 +119,8 @@ async function bundle(name, sql) {
         },
       },
     ],
+    // The entry's `exports` is k6's CommonJS exports object on purpose (entrySource).
+    logOverride: { "commonjs-variable-in-esm": "silent" },
     outfile,
     sourcemap: "linked",
     banner: sql ? { js: SQL_PRAGMA } : undefined,

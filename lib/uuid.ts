@@ -12,7 +12,8 @@ export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 
 /** The UUID v4 made of `bytes[offset]` to `bytes[offset + 15]`. */
 export function uuidV4FromBytes(bytes: ArrayLike<number>, offset: number): string {
-  if (!(offset >= 0 && bytes.length - offset >= 16))
+  // The last byte's presence, not bytes.length: a typed array's length costs goja a getter call.
+  if (!(offset >= 0 && bytes[offset + 15] !== undefined))
     throw new Error(`uuidV4FromBytes needs 16 random bytes from offset ${offset}, got ${bytes.length - offset}`);
   const b = bytes as number[];
   const x = HEX;

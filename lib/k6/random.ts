@@ -6,12 +6,13 @@ import { uuidV4FromBytes } from "../uuid.ts";
 
 const BYTES_PER_DRAW = 16 * 64;
 
-// Per VU: each VU has its own module instance, so no two VUs share bytes.
+// Per VU: each VU has its own module instance, so no two VUs share bytes. A typed array's length is
+// a getter under k6 v0.49's goja, a JS call per read: `used` is compared with the constant instead.
 let drawn = new Uint8Array(0);
-let used = 0;
+let used = BYTES_PER_DRAW;
 
 export function uuid(): string {
-  if (used === drawn.length) {
+  if (used === BYTES_PER_DRAW) {
     drawn = new Uint8Array(randomBytes(BYTES_PER_DRAW));
     used = 0;
   }
