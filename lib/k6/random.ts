@@ -8,7 +8,7 @@ const BYTES_PER_DRAW = 16 * 64;
 
 // Per VU: each VU has its own module instance, so no two VUs share bytes. A typed array's length is
 // a getter under k6 v0.49's goja, a JS call per read: `used` is compared with the constant instead.
-let drawn = new Uint8Array(0);
+let drawn: Uint8Array;
 let used = BYTES_PER_DRAW;
 
 export function uuid(): string {
