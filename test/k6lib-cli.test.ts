@@ -78,6 +78,17 @@ test("npm run load without k6 explains how to get it (exit 69)", async () => {
   assert.equal(allowed.code, EXIT.MISSING_TOOL, "an allowed host passes the guard and reaches the k6 lookup");
 });
 
+test("the real-k6 proofs, npm run bench:k6 and faults:k6, say so without k6 (exit 69)", async () => {
+  const bench = await runCli("bench-k6.ts", [], {});
+  assert.equal(bench.code, EXIT.MISSING_TOOL);
+  assert.match(bench.stderr, /bench:k6 measures a real k6 and found none/);
+  assert.match(bench.stderr, /k6 is not installed/);
+  const faults = await runCli("k6-faults.ts", [], {});
+  assert.equal(faults.code, EXIT.MISSING_TOOL);
+  assert.match(faults.stderr, /k6 is not installed/);
+  assert.doesNotMatch(bench.stderr + faults.stderr, /at .*\.ts:\d+/, "no stack trace");
+});
+
 test("npm run load with a bad bundle name lists the bundles (exit 2)", async () => {
   const r = await runCli("load.ts", ["huge"], {});
   assert.equal(r.code, 2);
